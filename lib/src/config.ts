@@ -1,0 +1,55 @@
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigError } from './errors.js';
+
+/** Settings every service reads: where to listen, where the registry is, how to log. */
+export const commonConfigProperties = {
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'address to listen on' }),
+  PORT: Type.Integer({ default: 0, minimum: 0, maximum: 65535, description: 'port to listen on (0 = any free port)' }),
+  ADVERTISE_HOST: Type.Optional(Type.String({ minLength: 1, description: 'address registered in the registry (default: HOST, or the hostname when HOST is a wildcard)' })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  REGISTRY_URL: Type.String({ default: 'http://127.0.0.1:8500', pattern: '^https?://' }),
+  REGISTRY_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
+  HEARTBEAT_INTERVAL_MS: Type.Integer({ default: 5000, minimum: 50 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
+} satisfies TProperties;
+
+export const CommonConfig = Type.Object(commonConfigProperties);
+export type CommonConfig = Static<typeof CommonConfig>;
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the keys of `schema` from `env` (one variable per key), converts, fills defaults and validates. */
+export function loadConfig<T extends TObject>(schema: T, env: Env = process.env): Static<T> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const converted = Value.Convert(schema, Value.Default(schema, raw));
+  const problems = [...Value.Errors(schema, converted)].map((e) => {
+    const name = e.path.replace(/^\//, '').split('/')[0] || '(root)';
+    const given = raw[name] === undefined ? 'nothing' : JSON.stringify(raw[name]);
+    return `${name}: ${e.message} (got ${given})`;
+  });
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)].join('; '));
+  return converted as Static<T>;
+}
+
+/** As loadConfig, but prints what is wrong and exits 1: for server entry points. */
+export function loadConfigOrExit<T extends TObject>(schema: T, env: Env = process.env): Static<T> {
+  try {
+    return loadConfig(schema, env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+/** Splits a comma-separated list setting, dropping blanks. */
+export function listSetting(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
