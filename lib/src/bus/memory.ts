@@ -126,7 +126,9 @@ export class MemoryBroker {
 
   /** Number of ready (undelivered) messages in a queue: for tests and metrics. */
   depth(queue: string): number {
-    return this.queues.get(queue)?.ready.length ?? 0;
+    const q = this.queues.get(queue);
+    if (!q) throw new UnknownQueueError(queue);
+    return q.ready.length;
   }
 
   hasQueue(queue: string): boolean {
