@@ -1,0 +1,160 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { commonConfigProperties, listSetting } from '@lizards/lib';
+import { SourceConfigError } from './errors.js';
+import { POLLED_SOURCE_IDS, type PolledSourceId } from './ticks/tick.js';
+
+const optionalUrl = (description: string) => Type.Optional(Type.String({ pattern: '^https?://', description }));
+
+/** Every environment variable ingestion reads. Source settings without a default here fall back to the config file, then to built-in defaults. */
+export const IngestionConfig = Type.Object({
+  ...commonConfigProperties,
+  INGESTION_CONFIG_FILE: Type.Optional(Type.String({ minLength: 1, description: 'JSON file with sources, symbols and intervals (env wins over it)' })),
+  SOURCES: Type.Optional(Type.String({ description: 'comma-separated enabled sources (default simulated)' })),
+  SYMBOLS: Type.Optional(Type.String({ description: 'comma-separated symbol universe (default: the 60 built-in US tickers)' })),
+  POLL_INTERVAL_MS: Type.Optional(Type.Integer({ minimum: 100, description: 'poll interval of the HTTP sources (default 60000)' })),
+  SIMULATED_SEED: Type.Optional(Type.Integer({ description: 'seed of the simulated market (default 42)' })),
+  SIMULATED_TICK_MS: Type.Optional(Type.Integer({ minimum: 10, description: 'simulated market tick interval (default 1000)' })),
+  STOOQ_BASE_URL: optionalUrl('default https://stooq.com/'),
+  YAHOO_BASE_URL: optionalUrl('default https://query1.finance.yahoo.com/'),
+  ALPHAVANTAGE_BASE_URL: optionalUrl('default https://www.alphavantage.co/'),
+  FINNHUB_BASE_URL: optionalUrl('default https://finnhub.io/api/v1/'),
+  ALPHAVANTAGE_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  FINNHUB_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  HTML_URL: optionalUrl('page scraped by the html source'),
+  HTML_SELECTORS: Type.Optional(Type.String({ description: 'JSON {"row","symbol","price"[,"timestamp"][,"volume"]} of CSS selectors' })),
+  FETCH_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 50 }),
+  FETCH_CONCURRENCY: Type.Integer({ default: 4, minimum: 1 }),
+  FETCH_MAX_BYTES: Type.Integer({ default: 2_097_152, minimum: 1024 }),
+  BACKOFF_BASE_MS: Type.Integer({ default: 1000, minimum: 10 }),
+  BACKOFF_MAX_MS: Type.Integer({ default: 300_000, minimum: 10 }),
+  TICK_MAX_FUTURE_SKEW_MS: Type.Integer({ default: 10_000, minimum: 0 }),
+  AMQP_URL: Type.Optional(Type.String({ pattern: '^amqps?://' })),
+  PRICES_EXCHANGE: Type.String({ default: 'prices', minLength: 1 }),
+  PUBLISH_BATCH_SIZE: Type.Integer({ default: 500, minimum: 1 }),
+  OUTBOX_RETRY_MS: Type.Integer({ default: 5000, minimum: 50 }),
+  MONGO_URL: Type.Optional(Type.String({ pattern: '^mongodb(\\+srv)?://' })),
+  MONGO_DB: Type.String({ default: 'lizards', minLength: 1 }),
+  RAW_RETENTION_DAYS: Type.Number({ default: 7, exclusiveMinimum: 0 }),
+  RAW_STORE_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  RAW_STORE_MAX_DOCS: Type.Integer({ default: 10_000, minimum: 10 }),
+  GRPC_PORT: Type.Integer({ default: 0, minimum: 0, maximum: 65535 }),
+  GRPC_MAX_MESSAGE_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024 }),
+});
+export type IngestionConfig = Static<typeof IngestionConfig>;
+
+const Symbols = Type.Array(Type.String({ minLength: 1 }));
+const HttpSourceFile = Type.Partial(Type.Object({ baseUrl: Type.String({ pattern: '^https?://' }), intervalMs: Type.Integer({ minimum: 100 }), symbols: Symbols }));
+
+export const HtmlSelectorsSchema = Type.Object(
+  {
+    row: Type.String({ minLength: 1 }),
+    symbol: Type.String({ minLength: 1 }),
+    price: Type.String({ minLength: 1 }),
+    timestamp: Type.Optional(Type.String({ minLength: 1 })),
+    volume: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The optional JSON config file (INGESTION_CONFIG_FILE). API keys are not read from it: env only. */
+export const IngestionFileConfig = Type.Object(
+  {
+    sources: Type.Optional(Type.Array(Type.String())),
+    symbols: Type.Optional(Symbols),
+    pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100 })),
+    simulated: Type.Optional(Type.Partial(Type.Object({ seed: Type.Integer(), tickMs: Type.Integer({ minimum: 10 }), symbols: Symbols }))),
+    stooq: Type.Optional(HttpSourceFile),
+    yahoo: Type.Optional(HttpSourceFile),
+    alphavantage: Type.Optional(HttpSourceFile),
+    finnhub: Type.Optional(HttpSourceFile),
+    html: Type.Optional(
+      Type.Partial(Type.Object({ url: Type.String({ pattern: '^https?://' }), intervalMs: Type.Integer({ minimum: 100 }), symbols: Symbols, selectors: HtmlSelectorsSchema })),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type IngestionFileConfig = Static<typeof IngestionFileConfig>;
+
+/** Checks a parsed config file against its schema. */
+export function parseFileConfig(json: unknown): IngestionFileConfig {
+  const error = Value.Errors(IngestionFileConfig, json).First();
+  if (error) throw new SourceConfigError(`config file ${error.path || '(root)'}: ${error.message}`);
+  return json as IngestionFileConfig;
+}
+
+interface CommonSourceSettings {
+  intervalMs: number;
+  symbols: string[];
+}
+export type SourceSettings =
+  | ({ id: 'simulated'; seed: number } & CommonSourceSettings)
+  | ({ id: 'stooq' | 'yahoo'; baseUrl: string } & CommonSourceSettings)
+  | ({ id: 'alphavantage' | 'finnhub'; baseUrl: string; apiKey: string } & CommonSourceSettings)
+  | ({ id: 'html'; url: string; selectors: Static<typeof HtmlSelectorsSchema> } & CommonSourceSettings);
+
+export const DEFAULT_BASE_URLS = {
+  stooq: 'https://stooq.com/',
+  yahoo: 'https://query1.finance.yahoo.com/',
+  alphavantage: 'https://www.alphavantage.co/',
+  finnhub: 'https://finnhub.io/api/v1/',
+} as const;
+
+const DEFAULT_POLL_INTERVAL_MS = 60_000;
+const DEFAULT_SIMULATED_TICK_MS = 1000;
+const DEFAULT_SIMULATED_SEED = 42;
+
+function parseSelectors(text: string): Static<typeof HtmlSelectorsSchema> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new SourceConfigError('HTML_SELECTORS is not JSON');
+  }
+  const error = Value.Errors(HtmlSelectorsSchema, json).First();
+  if (error) throw new SourceConfigError(`HTML_SELECTORS${error.path}: ${error.message}`);
+  return json as Static<typeof HtmlSelectorsSchema>;
+}
+
+/** Resolves which sources run, for which symbols and how often: env, then the config file, then defaults. */
+export function resolveSourceSettings(config: IngestionConfig, file: IngestionFileConfig = {}, defaultSymbols: readonly string[] = []): SourceSettings[] {
+  const ids = config.SOURCES !== undefined ? listSetting(config.SOURCES) : (file.sources ?? ['simulated']);
+  const unknown = ids.filter((id) => !(POLLED_SOURCE_IDS as readonly string[]).includes(id));
+  if (unknown.length > 0) throw new SourceConfigError(`unknown source(s) ${unknown.join(', ')}; known: ${POLLED_SOURCE_IDS.join(', ')}`);
+  const universe = config.SYMBOLS !== undefined ? listSetting(config.SYMBOLS) : (file.symbols ?? [...defaultSymbols]);
+  const pollMs = config.POLL_INTERVAL_MS ?? file.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const envBase: Record<'stooq' | 'yahoo' | 'alphavantage' | 'finnhub', string | undefined> = {
+    stooq: config.STOOQ_BASE_URL,
+    yahoo: config.YAHOO_BASE_URL,
+    alphavantage: config.ALPHAVANTAGE_BASE_URL,
+    finnhub: config.FINNHUB_BASE_URL,
+  };
+  return [...new Set(ids as PolledSourceId[])].map((id): SourceSettings => {
+    switch (id) {
+      case 'simulated':
+        return {
+          id,
+          seed: config.SIMULATED_SEED ?? file.simulated?.seed ?? DEFAULT_SIMULATED_SEED,
+          intervalMs: config.SIMULATED_TICK_MS ?? file.simulated?.tickMs ?? DEFAULT_SIMULATED_TICK_MS,
+          symbols: config.SYMBOLS !== undefined ? universe : (file.simulated?.symbols ?? universe),
+        };
+      case 'html': {
+        const url = config.HTML_URL ?? file.html?.url;
+        const selectors = config.HTML_SELECTORS !== undefined ? parseSelectors(config.HTML_SELECTORS) : file.html?.selectors;
+        if (!url || !selectors) throw new SourceConfigError('the html source needs HTML_URL and HTML_SELECTORS');
+        return { id, url, selectors, intervalMs: file.html?.intervalMs ?? pollMs, symbols: file.html?.symbols ?? universe };
+      }
+      case 'alphavantage':
+      case 'finnhub': {
+        const apiKey = id === 'alphavantage' ? config.ALPHAVANTAGE_API_KEY : config.FINNHUB_API_KEY;
+        if (!apiKey) throw new SourceConfigError(`the ${id} source needs ${id.toUpperCase()}_API_KEY`);
+        const f = file[id];
+        return { id, apiKey, baseUrl: envBase[id] ?? f?.baseUrl ?? DEFAULT_BASE_URLS[id], intervalMs: f?.intervalMs ?? pollMs, symbols: f?.symbols ?? universe };
+      }
+      default: {
+        const f = file[id];
+        return { id, baseUrl: envBase[id] ?? f?.baseUrl ?? DEFAULT_BASE_URLS[id], intervalMs: f?.intervalMs ?? pollMs, symbols: f?.symbols ?? universe };
+      }
+    }
+  });
+}

@@ -1,0 +1,143 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { MessageBus, OutgoingMessage } from '@lizards/lib';
+import type { IngestionMetrics } from '../ingestion-metrics.js';
+import type { RawDocument, RawStore } from '../raw-store/raw-store.js';
+import type { Tick } from '../ticks/tick.js';
+import { tickMessage } from './tick-message.js';
+
+export interface OutboxPublisherOptions {
+  bus: MessageBus;
+  store: RawStore;
+  exchange: string;
+  /** Most ticks in one publishBatch. */
+  batchSize: number;
+  /** How often a non-empty outbox is retried while the bus stays connected (e.g. after a failed confirm). */
+  retryMs: number;
+  metrics: IngestionMetrics;
+  log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'debug'>;
+}
+
+/** Documents read from the outbox per round of a drain: what is held in memory at once. */
+const DRAIN_PAGE = 100;
+
+/**
+ * Publishes the ticks of stored documents and marks a document published only after the broker confirmed
+ * all of them. What cannot be published now (broker down) stays in the raw store and is republished on start,
+ * when the bus reconnects, and on a retry timer.
+ */
+export class OutboxPublisher {
+  private readonly inFlight = new Set<string>();
+  private draining: Promise<void> | undefined;
+  private drainRequested = false;
+  private timer: NodeJS.Timeout | undefined;
+  private offStateChange: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: OutboxPublisherOptions) {}
+
+  async start(): Promise<void> {
+    await this.opts.bus.declare({ exchanges: [{ name: this.opts.exchange, type: 'topic' }] });
+    this.offStateChange = this.opts.bus.onStateChange((state) => {
+      if (state === 'connected') {
+        this.opts.log.info('bus connected: draining the outbox');
+        void this.drain();
+      }
+    });
+    this.timer = setInterval(() => void this.retry(), this.opts.retryMs);
+    this.timer.unref();
+    void this.drain();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.offStateChange?.();
+    await this.draining;
+  }
+
+  /** Publishes one freshly stored document; false when it was left in the outbox for later. */
+  async publish(document: Pick<RawDocument, 'id' | 'ticks'>): Promise<boolean> {
+    if (this.stopped || this.opts.bus.state !== 'connected' || this.inFlight.has(document.id)) return false;
+    this.inFlight.add(document.id);
+    try {
+      await this.send(document.ticks);
+      await this.opts.store.markPublished([document.id], new Date());
+      return true;
+    } catch (err) {
+      this.opts.log.warn({ err, documentId: document.id }, 'publish failed; the outbox keeps the ticks');
+      return false;
+    } finally {
+      this.inFlight.delete(document.id);
+    }
+  }
+
+  /** Republishes every unpublished document, oldest first, until the outbox is empty or the bus fails. Single-flight. */
+  drain(): Promise<void> {
+    if (this.draining) {
+      this.drainRequested = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
+      do {
+        this.drainRequested = false;
+        await this.drainOnce().catch((err: unknown) => this.opts.log.warn({ err }, 'outbox drain stopped'));
+      } while (this.drainRequested && !this.stopped);
+    })().finally(() => (this.draining = undefined));
+    return this.draining;
+  }
+
+  private async retry(): Promise<void> {
+    if (this.draining || this.opts.bus.state !== 'connected') return;
+    if ((await this.opts.store.outboxDepth().catch(() => 0)) > 0) await this.drain();
+  }
+
+  private async drainOnce(): Promise<void> {
+    let republished = 0;
+    while (!this.stopped && this.opts.bus.state === 'connected') {
+      const page = (await this.opts.store.unpublished(DRAIN_PAGE)).filter((d) => !this.inFlight.has(d.id));
+      if (page.length === 0) break;
+      for (const d of page) this.inFlight.add(d.id);
+      try {
+        for (const group of this.groups(page)) {
+          await this.send(group.flatMap((d) => d.ticks));
+          await this.opts.store.markPublished(
+            group.map((d) => d.id),
+            new Date(),
+          );
+          republished += group.length;
+        }
+      } finally {
+        for (const d of page) this.inFlight.delete(d.id);
+      }
+    }
+    if (republished > 0) this.opts.log.info({ documents: republished }, 'outbox drained');
+  }
+
+  /** Groups documents so that a group's ticks fit one batch (a bigger document is a group of its own). */
+  private groups(documents: RawDocument[]): RawDocument[][] {
+    const groups: RawDocument[][] = [];
+    let current: RawDocument[] = [];
+    let size = 0;
+    for (const d of documents) {
+      if (current.length > 0 && size + d.ticks.length > this.opts.batchSize) {
+        groups.push(current);
+        current = [];
+        size = 0;
+      }
+      current.push(d);
+      size += d.ticks.length;
+    }
+    if (current.length > 0) groups.push(current);
+    return groups;
+  }
+
+  private async send(ticks: Tick[]): Promise<void> {
+    const publishedAt = Date.now();
+    for (let i = 0; i < ticks.length; i += this.opts.batchSize) {
+      const slice = ticks.slice(i, i + this.opts.batchSize);
+      const messages: OutgoingMessage[] = slice.map((t) => tickMessage(this.opts.exchange, t, publishedAt));
+      await this.opts.bus.publishBatch(messages);
+      for (const t of slice) this.opts.metrics.ticksPublished.inc({ source: t.source });
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import type { SourceProblem } from '../sources/source.js';
+import type { Rejection, SourceId, Tick } from '../ticks/tick.js';
+
+/** A fetched (or pushed) document as it arrived, before transformation. */
+export interface NewRawDocument {
+  source: SourceId;
+  /** The URL it came from, secrets redacted (`grpc://ProcessData` for pushed content). */
+  url: string;
+  fetched_at: Date;
+  status: number;
+  content_type?: string | undefined;
+  body: string;
+}
+
+/**
+ * A stored raw document. The raw store is also the publishing outbox: `published` turns true only once the
+ * bus has confirmed every tick of the document (or at once when it had none).
+ */
+export interface RawDocument extends NewRawDocument {
+  id: string;
+  /** The transform ran and recorded its outcome. */
+  processed: boolean;
+  ticks: Tick[];
+  rejections: Rejection[];
+  problems: SourceProblem[];
+  published: boolean;
+  published_at?: Date | undefined;
+}
+
+export interface DocumentOutcome {
+  ticks: Tick[];
+  rejections: Rejection[];
+  problems: SourceProblem[];
+}
+
+/** The raw store port: MongoDB and an embedded store implement it. */
+export interface RawStore {
+  readonly kind: 'mongodb' | 'embedded';
+  /** Connects, creates indexes or loads from disk. */
+  start(): Promise<void>;
+  /** Stores a document before anything is done with it; returns its id. */
+  insert(document: NewRawDocument): Promise<string>;
+  /** Records what the transform made of a document; a document without ticks is published at once. */
+  recordOutcome(id: string, outcome: DocumentOutcome): Promise<void>;
+  markPublished(ids: readonly string[], at: Date): Promise<void>;
+  /** Processed documents whose ticks await a broker confirm, oldest first. */
+  unpublished(limit: number): Promise<RawDocument[]>;
+  /** How many documents await publishing (the outbox depth). */
+  outboxDepth(): Promise<number>;
+  get(id: string): Promise<RawDocument | undefined>;
+  /** Newest documents first. */
+  recent(opts: { source?: SourceId; limit: number }): Promise<RawDocument[]>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

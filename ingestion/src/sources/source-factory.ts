@@ -1,0 +1,29 @@
+import type { SourceSettings } from '../config.js';
+import { AlphaVantageSource } from './alphavantage-source.js';
+import { FinnhubSource } from './finnhub-source.js';
+import { HtmlSource } from './html-source.js';
+import type { HttpFetcher } from './http-fetcher.js';
+import { SimulatedSource } from './simulated-source.js';
+import type { Source } from './source.js';
+import { StooqSource } from './stooq-source.js';
+import { YahooSource } from './yahoo-source.js';
+
+/** Makes the source modules for resolved settings. */
+export function createSources(settings: readonly SourceSettings[], fetcher: HttpFetcher, now?: () => number): Source[] {
+  return settings.map((s): Source => {
+    switch (s.id) {
+      case 'simulated':
+        return new SimulatedSource({ seed: s.seed, tickMs: s.intervalMs, symbols: s.symbols, ...(now ? { now } : {}) });
+      case 'stooq':
+        return new StooqSource({ baseUrl: s.baseUrl, intervalMs: s.intervalMs, symbols: s.symbols, fetcher });
+      case 'yahoo':
+        return new YahooSource({ baseUrl: s.baseUrl, intervalMs: s.intervalMs, symbols: s.symbols, fetcher });
+      case 'alphavantage':
+        return new AlphaVantageSource({ baseUrl: s.baseUrl, intervalMs: s.intervalMs, symbols: s.symbols, fetcher }, s.apiKey);
+      case 'finnhub':
+        return new FinnhubSource({ baseUrl: s.baseUrl, intervalMs: s.intervalMs, symbols: s.symbols, fetcher }, s.apiKey);
+      case 'html':
+        return new HtmlSource({ baseUrl: s.url, intervalMs: s.intervalMs, symbols: s.symbols, fetcher }, s.selectors);
+    }
+  });
+}
