@@ -1,0 +1,34 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { commonConfigProperties } from '@lizards/lib';
+
+export const ProviderConfig = Type.Object({
+  ...commonConfigProperties,
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL; unset = embedded PGlite' })),
+  DATABASE_READ_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'connection for the read side (e.g. a read-only role); default DATABASE_URL' })),
+  DATABASE_SCHEMA: Type.String({ default: 'public', pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
+  DATABASE_POOL_SIZE: Type.Integer({ default: 4, minimum: 1, description: 'connections of the read side (the writer uses 2)' }),
+  PGLITE_DATA_DIR: Type.Optional(Type.String({ minLength: 1, description: 'embedded PGlite data folder; unset = in memory' })),
+  AMQP_URL: Type.Optional(Type.String({ pattern: '^amqps?://', description: 'RabbitMQ; unset = in-process bus' })),
+  PRICES_EXCHANGE: Type.String({ default: 'prices', minLength: 1 }),
+  STORE_QUEUE: Type.String({ default: 'prices.store', minLength: 1 }),
+  LIVE_EXCHANGE: Type.String({ default: 'prices.live', minLength: 1 }),
+  STORE_PREFETCH: Type.Integer({ default: 1000, minimum: 1 }),
+  STORE_BATCH_SIZE: Type.Integer({ default: 500, minimum: 1 }),
+  STORE_BATCH_WAIT_MS: Type.Integer({ default: 20, minimum: 0 }),
+  WORKER_ENABLED: Type.Boolean({ default: true, description: 'consume the store queue (false = WebSocket/REST only)' }),
+  LIVE_POLL_INTERVAL_MS: Type.Integer({ default: 1000, minimum: 50, description: 'the hub reads new ticks at least this often, even without a live notification' }),
+  SESSION_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'HMAC key for session tokens; unset = random per process' })),
+  SESSION_TTL_S: Type.Integer({ default: 3600, minimum: 1 }),
+  WS_AUTH: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  WS_ALLOWED_ORIGINS: Type.String({ default: '', description: 'comma-separated Origin allow-list; empty = any' }),
+  WS_MAX_SYMBOLS: Type.Integer({ default: 50, minimum: 1, description: 'symbols per connection' }),
+  WS_MAX_MESSAGE_BYTES: Type.Integer({ default: 4096, minimum: 64, description: 'larger client messages get an error' }),
+  WS_MAX_PAYLOAD: Type.Integer({ default: 65_536, minimum: 1024, description: 'larger frames close the socket (1009)' }),
+  WS_MAX_ERRORS: Type.Integer({ default: 5, minimum: 1, description: 'protocol errors before the socket is closed with 1008' }),
+  WS_PING_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 100 }),
+  WS_SEND_BUFFER_BYTES: Type.Integer({ default: 262_144, minimum: 1024, description: 'above this a client gets conflated updates' }),
+  WS_SLOW_CLIENT_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, description: 'a client over its buffer bound this long is disconnected' }),
+  WS_RESUME_MAX_TICKS: Type.Integer({ default: 10_000, minimum: 1, description: 'most missed ticks replayed on resume' }),
+  STALE_AFTER_MS: Type.Integer({ default: 120_000, minimum: 1000, description: 'a subscribed symbol quiet this long gets a stale notice' }),
+});
+export type ProviderConfig = Static<typeof ProviderConfig>;

@@ -1,0 +1,49 @@
+import { Type } from '@sinclair/typebox';
+import fp from 'fastify-plugin';
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import { InvalidSessionError, OriginNotAllowedError } from '../errors.js';
+import type { SessionTokens } from '../session/session-token.js';
+import type { Hub } from './hub.js';
+
+export interface WsRoutesOptions {
+  hub: Hub;
+  tokens: SessionTokens;
+  /** false = the socket is open to anyone (WS_AUTH=off). */
+  requireToken: boolean;
+  /** Allowed Origin values; empty = any. */
+  allowedOrigins: string[];
+  /** Frames above this close the socket (1009); smaller oversize messages get an error from the hub. */
+  maxPayload: number;
+}
+
+async function wsRoutes(app: FastifyInstance, opts: WsRoutesOptions): Promise<void> {
+  await app.register(websocket, {
+    options: { maxPayload: opts.maxPayload },
+    // Clients get a reconnect hint before the close, instead of a bare close.
+    preClose: (done) => {
+      opts.hub.shutdown();
+      done();
+    },
+  });
+  const allowed = new Set(opts.allowedOrigins);
+
+  app.get<{ Querystring: { token?: string } }>(
+    '/ws',
+    {
+      websocket: true,
+      schema: { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 2048 })) }) },
+      preValidation: async (request) => {
+        const origin = request.headers.origin;
+        if (allowed.size > 0 && (!origin || !allowed.has(origin))) throw new OriginNotAllowedError(origin ?? '(none)');
+        if (opts.requireToken && !opts.tokens.verify(request.query.token)) throw new InvalidSessionError();
+      },
+    },
+    (socket) => {
+      opts.hub.attach(socket);
+    },
+  );
+}
+
+/** `GET /ws`: the WebSocket hub behind session-token and Origin checks. */
+export const wsRoutesPlugin = fp(wsRoutes, { name: 'provider-ws-routes', fastify: '5.x' });

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import amqp from 'amqplib';
+import postgres from 'postgres';
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export const runId = (): string => randomUUID().replace(/-/g, '').slice(0, 8);
+
+/** A schema of its own on the shared test server, dropped afterwards. */
+export async function createTestSchema(run = runId()): Promise<{ schema: string; url: string; drop(): Promise<void> }> {
+  const schema = `lz_${run}`;
+  return {
+    schema,
+    url: TEST_DATABASE_URL,
+    async drop() {
+      const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
+      try {
+        await admin.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await admin.end({ timeout: 5 });
+      }
+    },
+  };
+}
+
+export interface TestTopology {
+  pricesExchange: string;
+  storeQueue: string;
+  liveExchange: string;
+  liveQueue: (instance: string) => string;
+}
+
+/** Exchange and queue names unique to this run. */
+export function testTopology(run: string): TestTopology {
+  return {
+    pricesExchange: `lz.${run}.prices`,
+    storeQueue: `lz.${run}.prices.store`,
+    liveExchange: `lz.${run}.prices.live`,
+    liveQueue: (instance) => `lz.${run}.prices.live.${instance}`,
+  };
+}
+
+/** Deletes the run's exchanges and queues (the store queue, its dead-letter pair). */
+export async function deleteTopology(t: TestTopology): Promise<void> {
+  const conn = await amqp.connect(TEST_AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    ch.on('error', () => {});
+    for (const q of [t.storeQueue, `${t.storeQueue}.dlq`]) await ch.deleteQueue(q).catch(() => {});
+    for (const e of [t.pricesExchange, t.liveExchange, `${t.storeQueue}.dlx`]) await ch.deleteExchange(e).catch(() => {});
+    await ch.close().catch(() => {});
+  } finally {
+    await conn.close().catch(() => {});
+  }
+}
+
+/** Counts messages in a queue (e.g. the dead-letter queue). */
+export async function queueDepth(queue: string): Promise<number> {
+  const conn = await amqp.connect(TEST_AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    const { messageCount } = await ch.checkQueue(queue);
+    await ch.close();
+    return messageCount;
+  } finally {
+    await conn.close().catch(() => {});
+  }
+}
