@@ -1,0 +1,85 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RabbitBus } from '@lizards/lib';
+import { openPostgresPriceStore } from '../src/store/postgres-price-store.js';
+import { createTestSchema, deleteTopology, runId, testTopology } from './support/backends.js';
+import { connectBus, startProvider } from './support/provider-harness.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+import { makeTicks, publishTicks } from './support/ticks.js';
+import { waitFor } from './support/wait-for.js';
+
+const run = runId();
+const topology = testTopology(run);
+let db: Awaited<ReturnType<typeof createTestSchema>>;
+let admin: postgres.Sql;
+let publisher: RabbitBus;
+let proxy: TcpProxy;
+let proxiedUrl: string;
+
+const stored = async (symbol: string) =>
+  Number((await admin.unsafe(`SELECT count(*)::int AS n FROM "${db.schema}".ticks WHERE symbol = $1`, [symbol]))[0]!.n);
+
+beforeAll(async () => {
+  db = await createTestSchema(run);
+  admin = postgres(db.url, { max: 1, onnotice: () => {} });
+  publisher = await connectBus();
+  // The provider reaches PostgreSQL only through this proxy: cutting it is an outage for this test alone.
+  proxy = new TcpProxy('127.0.0.1', 5432);
+  const port = await proxy.start();
+  proxiedUrl = db.url.replace('127.0.0.1:5432', `127.0.0.1:${port}`);
+});
+afterAll(async () => {
+  await proxy?.stop();
+  await publisher?.close();
+  await admin?.end();
+  await db?.drop();
+  await deleteTopology(topology);
+});
+
+describe('database outage', () => {
+  it('when PostgreSQL is unreachable, then the worker stops, acks nothing, reports not ready, and stores everything once it is back', async () => {
+    const provider = await startProvider({ schema: db.schema, databaseUrl: proxiedUrl, topology });
+    try {
+      await publishTicks(publisher, topology.pricesExchange, makeTicks('AAPL', 50));
+      await waitFor(async () => (await stored('AAPL')) === 50, 10_000, 'first ticks stored');
+
+      await proxy.cut();
+      await publishTicks(publisher, topology.pricesExchange, makeTicks('AAPL', 300, { startIndex: 50 }));
+      const errors = async () => (await provider.metrics.getSingleMetric('provider_store_errors_total')!.get()).values[0]?.value ?? 0;
+      await waitFor(async () => (await errors()) >= 2, 15_000, 'write retried');
+      const ready = await provider.app.inject('/ready');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json().checks.database).not.toBe('ok');
+      expect(await stored('AAPL')).toBe(50);
+
+      await proxy.restore();
+      await waitFor(async () => (await stored('AAPL')) === 350, 20_000, 'backlog stored after the outage');
+      await waitFor(async () => (await provider.app.inject('/ready')).statusCode === 200, 10_000, 'ready again');
+      expect(await stored('AAPL')).toBe(350);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('when the provider stops during an outage, then the unacked ticks wait in the queue for the next one', async () => {
+    const first = await startProvider({ schema: db.schema, databaseUrl: proxiedUrl, topology });
+    await proxy.cut();
+    try {
+      await publishTicks(publisher, topology.pricesExchange, makeTicks('MSFT', 120));
+      const errors = async () => (await first.metrics.getSingleMetric('provider_store_errors_total')!.get()).values[0]?.value ?? 0;
+      await waitFor(async () => (await errors()) >= 1, 15_000, 'write failed');
+    } finally {
+      await first.close();
+      await proxy.restore();
+    }
+    expect(await stored('MSFT')).toBe(0);
+    const store = await openPostgresPriceStore({ url: db.url, schema: db.schema, readPoolSize: 1 });
+    const second = await startProvider({ schema: db.schema, databaseUrl: db.url, topology, store });
+    try {
+      await waitFor(async () => (await stored('MSFT')) === 120, 15_000, 'all ticks stored by the next provider');
+    } finally {
+      await second.close();
+      await store.close();
+    }
+  });
+});
