@@ -1,0 +1,27 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { commonConfigProperties } from '@lizards/lib';
+
+export const GatewayConfig = Type.Object({
+  ...commonConfigProperties,
+  PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'port to listen on (GATEWAY_PORT wins when set)' }),
+  GATEWAY_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'port to listen on; overrides PORT' })),
+  TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from the peer (gateway behind another proxy)' }),
+  GATEWAY_ROUTES: Type.Optional(Type.String({ description: 'JSON array of route entries merged into the default table by path' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis for the response cache and shared rate limits; embedded LRU / local counters when unset' })),
+  CACHE_PREFIX: Type.String({ default: 'lz:cache:', description: 'key prefix of cached responses in Redis' }),
+  CACHE_MAX_ENTRIES: Type.Integer({ default: 5000, minimum: 1, description: 'entries kept by the embedded LRU cache' }),
+  CACHE_MAX_BODY_BYTES: Type.Integer({ default: 1_048_576, minimum: 0, description: 'larger responses are passed on but not cached' }),
+  RATE_LIMIT_MAX: Type.Integer({ default: 600, minimum: 1, description: 'requests per window per client (IP or API key), per route group' }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1 }),
+  RATE_LIMIT_GROUPS: Type.Optional(Type.String({ description: 'JSON object {group: {max, windowMs}} overriding the limits of a route group' })),
+  RATE_LIMIT_API_KEYS: Type.Optional(Type.String({ description: 'comma-separated API keys that get their own bucket; unset = any X-API-Key value does' })),
+  RATE_LIMIT_PREFIX: Type.String({ default: 'lz:rl:', description: 'key prefix of rate-limit counters in Redis' }),
+  REGISTRY_WATCH_WAIT_MS: Type.Integer({ default: 30_000, minimum: 1000, description: 'blocking-query wait; also the periodic refresh interval' }),
+  REGISTRY_RETRY_MS: Type.Integer({ default: 1000, minimum: 10, description: 'pause before asking an unreachable registry again' }),
+  UPSTREAM_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 1, description: 'default per-route upstream timeout' }),
+  UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 1 }),
+  UPSTREAM_CONNECTIONS: Type.Integer({ default: 64, minimum: 1, description: 'keep-alive connections per upstream instance' }),
+  BREAKER_FAILURE_THRESHOLD: Type.Integer({ default: 1, minimum: 1, description: 'consecutive failures that open an instance circuit' }),
+  BREAKER_COOL_OFF_MS: Type.Integer({ default: 5000, minimum: 1, description: 'open circuit time before a half-open probe' }),
+});
+export type GatewayConfig = Static<typeof GatewayConfig>;

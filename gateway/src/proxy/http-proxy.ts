@@ -1,0 +1,86 @@
+import type { Dispatcher } from 'undici';
+import { NoInstanceError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
+import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import type { RouteEntry } from '../routes/route-table.js';
+import type { Balancer, Upstream } from '../upstreams/balancer.js';
+import type { HeaderMap } from './hop-by-hop.js';
+
+export interface ProxyRequest {
+  route: RouteEntry;
+  method: string;
+  /** Normalised path plus the raw query string (`/prices/AAPL?from=...`). */
+  pathAndQuery: string;
+  headers: HeaderMap;
+  body?: Buffer | undefined;
+}
+
+export interface ProxyResponse {
+  status: number;
+  headers: HeaderMap;
+  body: Dispatcher.ResponseData['body'];
+  upstream: Upstream;
+}
+
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL', 'EAI_AGAIN']);
+const SOCKET_ERRORS = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
+const TIMEOUT_ERRORS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const IDEMPOTENT = new Set(['GET', 'HEAD']);
+
+function codeOf(err: unknown): string {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e.code ?? e.cause?.code ?? '';
+}
+
+/** Error with the Retry-After the client should honour. */
+function noInstance(serviceId: string, retryAfterMs: number): Error {
+  const err = new NoInstanceError(serviceId) as Error & { retryAfterS?: number };
+  err.retryAfterS = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return err;
+}
+
+/**
+ * Sends a request to an instance picked by the balancer. A request that could not connect is retried once on
+ * another instance (it was never sent); an idempotent one also after its connection broke. A non-idempotent
+ * request is never retried once it may have reached the upstream. Errors, timeouts and 5xx feed the breaker.
+ */
+export async function proxyRequest(req: ProxyRequest, balancer: Balancer, metrics: GatewayMetrics, retryAfterMs: number): Promise<ProxyResponse> {
+  const serviceId = req.route.service;
+  const tried = new Set<string>();
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const pick = balancer.pick(serviceId, tried);
+    if (!pick.upstream) {
+      if (lastError) break;
+      throw noInstance(serviceId, pick.reason === 'all-open' ? pick.retryAfterMs : retryAfterMs);
+    }
+    const upstream = pick.upstream;
+    if (attempt > 0) metrics.retries.inc({ service: serviceId });
+    tried.add(upstream.instanceId);
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const res = await upstream.dispatcher.request({
+        method: req.method as Dispatcher.HttpMethod,
+        path: req.pathAndQuery,
+        headers: req.headers as Record<string, string | string[]>,
+        body: req.body && req.body.length > 0 ? req.body : null,
+        headersTimeout: req.route.timeoutMs,
+        bodyTimeout: req.route.timeoutMs,
+      });
+      const failed = res.statusCode >= 500;
+      if (failed) upstream.breaker.failure();
+      else upstream.breaker.success();
+      metrics.upstreamDuration.observe({ service: serviceId, upstream: upstream.address, outcome: failed ? '5xx' : 'ok' }, seconds());
+      return { status: res.statusCode, headers: res.headers, body: res.body, upstream };
+    } catch (err) {
+      const code = codeOf(err);
+      upstream.breaker.failure();
+      metrics.upstreamDuration.observe({ service: serviceId, upstream: upstream.address, outcome: TIMEOUT_ERRORS.has(code) ? 'timeout' : 'error' }, seconds());
+      if (TIMEOUT_ERRORS.has(code)) throw new UpstreamTimeoutError(serviceId, req.route.timeoutMs, { cause: err });
+      lastError = err;
+      const retriable = CONNECT_ERRORS.has(code) || (IDEMPOTENT.has(req.method) && SOCKET_ERRORS.has(code));
+      if (!retriable) break;
+    }
+  }
+  throw new UpstreamUnavailableError(serviceId, (lastError as Error)?.message ?? 'no other instance', { cause: lastError });
+}

@@ -1,0 +1,144 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CacheLayer } from '../cache/cache-layer.js';
+import { cacheKey } from '../cache/cache-policy.js';
+import { NoRouteError } from '../errors.js';
+import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import { normalizeRequestTarget } from '../routes/path-safety.js';
+import { routeCovers, type RouteEntry } from '../routes/route-table.js';
+import type { Balancer } from '../upstreams/balancer.js';
+import type { InstanceDirectory } from '../upstreams/instance-directory.js';
+import { clientResponseHeaders, forwardedRequestHeaders } from './forwarded-headers.js';
+import { proxyRequest } from './http-proxy.js';
+import { openUpstream, relaySockets, type WsProxyOptions } from './ws-proxy.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    gatewayRoute?: RouteEntry;
+  }
+  interface FastifyRequest {
+    /** The normalised path and raw query string being proxied. */
+    gatewayTarget: { path: string; query: string };
+    /** Address of the upstream instance that answered (or 'cache'). */
+    gatewayUpstream: string | undefined;
+  }
+}
+
+export interface ProxyRoutesOptions {
+  routes: RouteEntry[];
+  balancer: Balancer;
+  directory: InstanceDirectory;
+  cacheLayer: CacheLayer;
+  metrics: GatewayMetrics;
+  trustProxy: boolean;
+  /** Retry-After for "no live instance" answers. */
+  retryAfterMs: number;
+  /** How long the very first request for a service waits for the registry's first answer. */
+  firstLookupWaitMs: number;
+}
+
+const ErrorReply = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } },
+  required: ['error', 'message'],
+} as const;
+
+function routeSchema(route: RouteEntry) {
+  const described = (description: string) => ({ description, ...ErrorReply });
+  return {
+    summary: route.summary || undefined,
+    tags: [route.service],
+    description: `Proxied to service \`${route.service}\`${route.cacheable ? `; cached (default TTL ${route.cacheTtlMs} ms, upstream Cache-Control wins)` : ''}; rate-limit group \`${route.rateLimitGroup}\`.`,
+    response: {
+      400: described('Unsafe path'),
+      404: described('No such route'),
+      ...(route.websocket ? { 426: described('Not a WebSocket upgrade') } : {}),
+      429: described('Rate limit exceeded (see Retry-After and RateLimit-* headers)'),
+      502: described('Upstream unavailable'),
+      503: described('No live instance (see Retry-After)'),
+      504: described('Upstream timeout'),
+    },
+  };
+}
+
+/** The configured public routes, each proxied to an instance of its service; nothing else is reachable. */
+export async function proxyRoutes(app: FastifyInstance, opts: ProxyRoutesOptions): Promise<void> {
+  const { balancer, directory, cacheLayer, metrics, trustProxy } = opts;
+  app.decorateRequest('gatewayTarget', null as unknown as { path: string; query: string });
+  app.decorateRequest('gatewayUpstream', undefined);
+
+  // Bodies pass through as bytes, whatever their type; the upstream validates them.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request) => {
+    const route = request.routeOptions.config.gatewayRoute!;
+    const target = normalizeRequestTarget(request.url);
+    if (!routeCovers(route, target.path)) throw new NoRouteError(request.method, target.path);
+    request.gatewayTarget = target;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.config.gatewayRoute;
+    if (!route || route.websocket) return;
+    metrics.requests.inc({ route: route.path, method: request.method, status: String(reply.statusCode), upstream: request.gatewayUpstream ?? 'none' });
+  });
+
+  for (const route of opts.routes) {
+    const settle = async () => directory.settled(route.service, opts.firstLookupWaitMs);
+    if (route.websocket) {
+      const wsOpts: WsProxyOptions = { route, balancer, metrics, trustProxy, retryAfterMs: opts.retryAfterMs };
+      app.route({
+        method: 'GET',
+        url: route.path,
+        config: { gatewayRoute: route },
+        schema: { ...routeSchema(route), hide: false },
+        onRequest: app.rateLimitHook(route.rateLimitGroup),
+        preHandler: [settle, openUpstream(wsOpts)],
+        handler: async (_request, reply) =>
+          reply.code(426).header('upgrade', 'websocket').send({ error: 'Upgrade Required', message: `${route.path} is a WebSocket endpoint` }),
+        wsHandler: relaySockets(wsOpts),
+      });
+      continue;
+    }
+
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      await settle();
+      const { path, query } = request.gatewayTarget;
+      const fetchUpstream = () =>
+        proxyRequest(
+          {
+            route,
+            method: request.method,
+            pathAndQuery: `${path}${query ? `?${query}` : ''}`,
+            headers: forwardedRequestHeaders(request, trustProxy),
+            body: Buffer.isBuffer(request.body) ? request.body : undefined,
+          },
+          balancer,
+          metrics,
+          opts.retryAfterMs,
+        );
+
+      // Requests carrying credentials may get personal answers: never shared through the cache.
+      const cacheable = route.cacheable && request.method === 'GET' && !request.headers.authorization && !request.headers.cookie;
+      if (cacheable) {
+        const outcome = await cacheLayer.fetch(cacheKey('GET', path, query), route.cacheTtlMs, fetchUpstream);
+        request.gatewayUpstream = outcome.upstream ?? 'cache';
+        reply.code(outcome.response.status).headers(outcome.response.headers).header('x-cache', outcome.xCache);
+        if (outcome.xCache === 'HIT') reply.header('age', Math.max(0, Math.floor((Date.now() - outcome.response.storedAt) / 1000)));
+        return reply.send(outcome.response.body);
+      }
+      const res = await fetchUpstream();
+      request.gatewayUpstream = res.upstream.address;
+      return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(res.body);
+    };
+
+    app.route({
+      method: route.methods,
+      url: route.path,
+      config: { gatewayRoute: route },
+      schema: routeSchema(route),
+      onRequest: app.rateLimitHook(route.rateLimitGroup),
+      handler,
+    });
+  }
+}

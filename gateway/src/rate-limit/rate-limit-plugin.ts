@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import fp from 'fastify-plugin';
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { Redis } from 'ioredis';
+import { RateLimitedError } from '../errors.js';
+import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import { fallbackStore } from './fallback-store.js';
+
+export interface GroupLimit {
+  max: number;
+  windowMs: number;
+}
+
+export interface RateLimitPluginOptions {
+  defaults: GroupLimit;
+  /** Limits of named route groups; other groups use `defaults`. */
+  groups: Record<string, Partial<GroupLimit>>;
+  redis?: Redis | undefined;
+  prefix: string;
+  /** API keys that get a bucket of their own; empty = any X-API-Key value does. */
+  apiKeys: string[];
+  metrics: GatewayMetrics;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** An onRequest hook enforcing the limit of a route group (429 with RateLimit-* and Retry-After). */
+    rateLimitHook(group: string): onRequestAsyncHookHandler;
+  }
+}
+
+function clientKey(request: FastifyRequest, apiKeys: Set<string>): string {
+  const apiKey = request.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey !== '' && (apiKeys.size === 0 || apiKeys.has(apiKey))) {
+    // Hashed so raw keys never sit in Redis.
+    return `key:${createHash('sha256').update(apiKey).digest('hex').slice(0, 32)}`;
+  }
+  return `ip:${request.ip}`;
+}
+
+async function rateLimitPlugin(app: FastifyInstance, opts: RateLimitPluginOptions): Promise<void> {
+  await app.register(fastifyRateLimit, {
+    global: false,
+    store: fallbackStore({ redis: opts.redis, prefix: opts.prefix, log: app.log }) as never,
+  });
+  const apiKeys = new Set(opts.apiKeys);
+  const limiters = new Map<string, ReturnType<FastifyInstance['createRateLimit']>>();
+  const limiterOf = (group: string) => {
+    let limiter = limiters.get(group);
+    if (!limiter) {
+      const limit = { ...opts.defaults, ...opts.groups[group] };
+      limiter = app.createRateLimit({
+        max: limit.max,
+        timeWindow: limit.windowMs,
+        keyGenerator: (request) => `${group}:${clientKey(request, apiKeys)}`,
+      });
+      limiters.set(group, limiter);
+    }
+    return limiter;
+  };
+
+  app.decorate('rateLimitHook', (group: string): onRequestAsyncHookHandler => {
+    const limiter = limiterOf(group);
+    return async (request, reply) => {
+      const result = await limiter(request);
+      if (result.isAllowed) return;
+      const resetS = Math.max(1, result.ttlInSeconds);
+      reply.header('ratelimit-limit', result.max);
+      reply.header('ratelimit-remaining', result.isExceeded ? 0 : result.remaining);
+      reply.header('ratelimit-reset', resetS);
+      if (!result.isExceeded) return;
+      opts.metrics.rateLimited.inc({ group });
+      reply.header('retry-after', resetS);
+      throw new RateLimitedError(resetS);
+    };
+  });
+}
+
+/** Rate limits per route group and client (IP, or API key when sent), counted in Redis across replicas. */
+export const gatewayRateLimit = fp(rateLimitPlugin, { name: 'lizards-gateway-rate-limit', fastify: '5.x' });

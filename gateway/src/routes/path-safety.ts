@@ -1,0 +1,29 @@
+import { UnsafePathError } from '../errors.js';
+
+// Encoded dot, slash, backslash or percent: a segment hiding them could be read differently upstream.
+const ENCODED_SEPARATOR = /%(?:2e|2f|5c|25)/i;
+const FORBIDDEN_CHARS = /[\\\x00-\x1f\x7f]/;
+
+/**
+ * The path of a request target made safe to forward: duplicate slashes collapsed; rejected when it is not
+ * origin-form, has `.`/`..` segments, encoded separators or control characters, or does not decode.
+ * The query string is returned unchanged.
+ */
+export function normalizeRequestTarget(url: string): { path: string; query: string } {
+  const q = url.indexOf('?');
+  const rawPath = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : url.slice(q + 1);
+  if (!rawPath.startsWith('/')) throw new UnsafePathError(rawPath.slice(0, 64));
+  if (ENCODED_SEPARATOR.test(rawPath) || FORBIDDEN_CHARS.test(rawPath)) throw new UnsafePathError(rawPath.slice(0, 64));
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    throw new UnsafePathError(rawPath.slice(0, 64));
+  }
+  if (FORBIDDEN_CHARS.test(decoded)) throw new UnsafePathError(rawPath.slice(0, 64));
+  const segments = rawPath.split('/');
+  if (segments.some((s) => s === '.' || s === '..')) throw new UnsafePathError(rawPath.slice(0, 64));
+  const path = rawPath.replace(/\/{2,}/g, '/');
+  return { path, query };
+}

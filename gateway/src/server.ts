@@ -1,0 +1,18 @@
+import { RegistryClient, loadConfigOrExit, loggerOptions, runService } from '@lizards/lib';
+import { buildGatewayApp } from './app.js';
+import { GatewayConfig } from './config.js';
+import { createRedisConnection } from './redis/redis-connection.js';
+
+const loaded = loadConfigOrExit(GatewayConfig);
+const config = { ...loaded, PORT: loaded.GATEWAY_PORT ?? loaded.PORT };
+const logger = loggerOptions({ level: config.LOG_LEVEL, service: 'gateway' });
+const registry = new RegistryClient({ url: config.REGISTRY_URL, token: config.REGISTRY_TOKEN });
+const redis = config.REDIS_URL ? createRedisConnection(config.REDIS_URL, () => app.log) : undefined;
+const app = buildGatewayApp({ config, registry, redis, logger });
+app.addHook('onClose', async () => {
+  redis?.disconnect();
+  // A blocking registry query may still be open; the process exits after shutdown anyway.
+  void registry.close().catch(() => undefined);
+});
+const { url } = await runService({ app, config, serviceId: 'gateway' });
+app.log.info({ url, redis: Boolean(redis), routes: app.gateway.routes.map((r) => r.path) }, 'gateway ready');

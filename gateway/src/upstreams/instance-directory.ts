@@ -1,0 +1,154 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Instance, WatchResult } from '@lizards/lib';
+
+/** What the directory needs of the registry (RegistryClient from @lizards/lib fits). */
+export interface RegistrySource {
+  watch(serviceId: string, index: number, waitMs: number): Promise<WatchResult>;
+}
+
+export interface InstanceDirectoryOptions {
+  registry: RegistrySource;
+  services: string[];
+  /** Blocking-query wait: changes arrive at once, and the list is re-read at least this often. */
+  watchWaitMs: number;
+  /** Pause before asking an unreachable registry again. */
+  retryMs: number;
+  log: FastifyBaseLogger;
+}
+
+interface ServiceState {
+  instances: Instance[];
+  index: number;
+  /** The last registry answer succeeded. */
+  reachable: boolean;
+  /** At least one answer has been received since start. */
+  known: boolean;
+  /** At least one request has ended, well or not. */
+  attempted: boolean;
+  firstAnswer: Promise<void>;
+  settleFirst: () => void;
+}
+
+export type MembershipListener = (serviceId: string, instances: Instance[]) => void;
+
+/**
+ * Live instances per service, kept current by a blocking-query watch loop against the registry.
+ * When the registry cannot be reached the last known instances are kept (fail-static).
+ */
+export class InstanceDirectory {
+  private readonly states = new Map<string, ServiceState>();
+  private readonly listeners: MembershipListener[] = [];
+  private stopped = false;
+  private started = false;
+  private readonly wakeups = new Set<() => void>();
+
+  constructor(private readonly opts: InstanceDirectoryOptions) {
+    for (const serviceId of opts.services) {
+      let settleFirst!: () => void;
+      const firstAnswer = new Promise<void>((resolve) => (settleFirst = resolve));
+      this.states.set(serviceId, { instances: [], index: 0, reachable: false, known: false, attempted: false, firstAnswer, settleFirst });
+    }
+  }
+
+  /** Starts one watch loop per service. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const serviceId of this.states.keys()) void this.watchLoop(serviceId);
+  }
+
+  /** Stops the loops; a blocking query in flight is abandoned (its answer is ignored). */
+  stop(): void {
+    this.stopped = true;
+    for (const wake of this.wakeups) wake();
+    for (const state of this.states.values()) state.settleFirst();
+  }
+
+  onChange(listener: MembershipListener): void {
+    this.listeners.push(listener);
+  }
+
+  get serviceIds(): string[] {
+    return [...this.states.keys()];
+  }
+
+  /** Last known instances of a service, sorted by instance id (stable for round-robin). */
+  instances(serviceId: string): Instance[] {
+    return this.states.get(serviceId)?.instances ?? [];
+  }
+
+  /** Resolves once the service has had its first registry answer (or failure), or after `timeoutMs`. */
+  async settled(serviceId: string, timeoutMs: number): Promise<void> {
+    const state = this.states.get(serviceId);
+    if (!state || state.attempted) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([state.firstAnswer, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Services whose last registry request failed: they are served from the last known instances. */
+  get failStatic(): string[] {
+    return [...this.states].filter(([, s]) => s.attempted && !s.reachable).map(([id]) => id);
+  }
+
+  isFailStatic(serviceId: string): boolean {
+    const state = this.states.get(serviceId);
+    return state !== undefined && state.attempted && !state.reachable;
+  }
+
+  private async watchLoop(serviceId: string): Promise<void> {
+    const state = this.states.get(serviceId)!;
+    while (!this.stopped) {
+      try {
+        // index 0 answers at once; afterwards the query blocks until membership changes or the wait ends.
+        const waitMs = state.known ? this.opts.watchWaitMs : 0;
+        const result = await this.opts.registry.watch(serviceId, state.index, waitMs);
+        if (this.stopped) return;
+        if (!state.reachable && state.attempted) this.opts.log.info({ serviceId }, 'registry reachable again');
+        state.reachable = true;
+        state.known = true;
+        state.attempted = true;
+        state.index = result.index;
+        this.update(serviceId, state, result.instances);
+        state.settleFirst();
+      } catch (err) {
+        if (this.stopped) return;
+        if (state.reachable || !state.attempted) {
+          this.opts.log.warn({ err, serviceId, kept: state.instances.length }, 'registry unreachable; serving last known instances');
+        }
+        state.reachable = false;
+        state.attempted = true;
+        // A restarted registry counts its index from 0 again.
+        state.index = 0;
+        state.settleFirst();
+        await this.pause(this.opts.retryMs);
+      }
+    }
+  }
+
+  private update(serviceId: string, state: ServiceState, instances: Instance[]): void {
+    const sorted = [...instances].sort((a, b) => a.instance_id.localeCompare(b.instance_id));
+    const same =
+      sorted.length === state.instances.length &&
+      sorted.every((inst, i) => {
+        const prev = state.instances[i]!;
+        return inst.instance_id === prev.instance_id && inst.ip_address === prev.ip_address && inst.port_number === prev.port_number;
+      });
+    if (same) return;
+    state.instances = sorted;
+    this.opts.log.info({ serviceId, instances: sorted.map((i) => `${i.ip_address}:${i.port_number}`) }, 'upstream membership changed');
+    for (const listener of this.listeners) listener(serviceId, sorted);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakeups.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakeups.add(wake);
+    });
+  }
+}
