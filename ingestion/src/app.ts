@@ -1,1 +1,152 @@
-export {};
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Registry } from 'prom-client';
+import { createMetricsRegistry, loggerOptions, observabilityPlugin, type MessageBus } from '@lizards/lib';
+import { DataProcessorServer } from './grpc/data-processor-server.js';
+import { createIngestionMetrics, type IngestionMetrics } from './ingestion-metrics.js';
+import { OutboxPublisher } from './outbox/outbox-publisher.js';
+import { IngestPipeline } from './pipeline/ingest-pipeline.js';
+import type { RawStore } from './raw-store/raw-store.js';
+import { sourcesRoutes } from './routes/sources-routes.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { ownEverything, type ShardFilter } from './scheduler/shard-membership.js';
+import type { Source } from './sources/source.js';
+
+export interface IngestionSettings {
+  exchange: string;
+  publishBatchSize: number;
+  outboxRetryMs: number;
+  fetchTimeoutMs: number;
+  fetchConcurrency: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  maxFutureSkewMs: number;
+  /** The gRPC DataProcessor endpoint; false to run without it. */
+  grpc: { host: string; port: number; maxMessageBytes: number } | false;
+}
+
+/** A dependency, or how to make it with the app's logger. */
+export type Dependency<T> = T | ((log: FastifyBaseLogger) => T);
+
+const make = <T extends object>(dep: Dependency<T>, log: FastifyBaseLogger): T =>
+  typeof dep === 'function' ? (dep as (log: FastifyBaseLogger) => T)(log) : dep;
+
+type ManagedShard = ShardFilter & { start?(): void; stop?(): void };
+
+export interface IngestionAppOptions {
+  sources: readonly Source[];
+  bus: Dependency<MessageBus>;
+  rawStore: Dependency<RawStore>;
+  settings: IngestionSettings;
+  /** Makes the filter of the symbols this instance polls (default: all of them); started and stopped with the app. */
+  shard?: (log: FastifyBaseLogger) => ManagedShard;
+  /** Start polling when the app is ready (default true). */
+  poll?: boolean;
+  logger?: FastifyServerOptions['logger'];
+  metricsRegistry?: Registry;
+}
+
+/** What the app holds, for server.ts and tests. */
+export interface IngestionHandle {
+  scheduler: Scheduler;
+  publisher: OutboxPublisher;
+  pipeline: IngestPipeline;
+  rawStore: RawStore;
+  metrics: IngestionMetrics;
+  /** The bound gRPC port (after ready), 0 without gRPC. */
+  readonly grpcPort: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ingestion: IngestionHandle;
+  }
+}
+
+/**
+ * The ingestion service from its dependencies: sources, scheduler, raw store (the outbox), publisher, gRPC
+ * DataProcessor and the HTTP routes. Nothing is started before `ready()`; `close()` stops everything and
+ * closes the bus and the raw store it was given.
+ */
+export function buildIngestionApp(opts: IngestionAppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger ?? loggerOptions({ level: 'info', service: 'ingestion' }),
+    return503OnClosing: true,
+  });
+  const { settings } = opts;
+  const bus = make(opts.bus, app.log.child({ component: 'bus' }));
+  const rawStore = make(opts.rawStore, app.log.child({ component: 'raw-store' }));
+  const registry = opts.metricsRegistry ?? createMetricsRegistry('ingestion');
+  const metrics = createIngestionMetrics(registry, () => rawStore.outboxDepth());
+  const log = app.log.child({ component: 'ingestion' });
+  const publisher = new OutboxPublisher({
+    bus,
+    store: rawStore,
+    exchange: settings.exchange,
+    batchSize: settings.publishBatchSize,
+    retryMs: settings.outboxRetryMs,
+    metrics,
+    log,
+  });
+  const pipeline = new IngestPipeline({ store: rawStore, publisher, metrics, log, maxFutureSkewMs: settings.maxFutureSkewMs });
+  const shard: ManagedShard = opts.shard?.(log) ?? ownEverything;
+  const scheduler = new Scheduler({
+    sources: opts.sources,
+    pipeline,
+    shard,
+    concurrency: settings.fetchConcurrency,
+    timeoutMs: settings.fetchTimeoutMs,
+    backoffBaseMs: settings.backoffBaseMs,
+    backoffMaxMs: settings.backoffMaxMs,
+    metrics,
+    log,
+  });
+  const grpcServer = settings.grpc
+    ? new DataProcessorServer({ pipeline, ...settings.grpc, log })
+    : undefined;
+
+  app.decorate('ingestion', {
+    scheduler,
+    publisher,
+    pipeline,
+    rawStore,
+    metrics,
+    get grpcPort() {
+      return grpcServer?.port ?? 0;
+    },
+  });
+
+  app.register(observabilityPlugin, {
+    registry,
+    readiness: {
+      bus: () => (bus.state === 'connected' ? true : bus.state),
+      raw_store: () => rawStore.ping(),
+    },
+  });
+  app.register(sourcesRoutes, { sources: opts.sources, scheduler });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(status).send({ error: status >= 500 ? 'Internal Server Error' : 'Bad Request', message: error.message });
+  });
+
+  app.addHook('onReady', async () => {
+    await rawStore.start();
+    await publisher.start();
+    await grpcServer?.start();
+    shard.start?.();
+    if (opts.poll ?? true) scheduler.start();
+  });
+  app.addHook('onClose', async () => {
+    shard.stop?.();
+    await scheduler.stop();
+    await grpcServer?.stop();
+    await publisher.stop();
+    await bus.close();
+    await rawStore.close();
+  });
+  return app;
+}

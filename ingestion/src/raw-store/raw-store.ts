@@ -1,4 +1,4 @@
-import type { SourceProblem } from '../sources/source.js';
+import type { FetchedDocument, SourceProblem } from '../sources/source.js';
 import type { Rejection, SourceId, Tick } from '../ticks/tick.js';
 
 /** A fetched (or pushed) document as it arrived, before transformation. */
@@ -52,4 +52,16 @@ export interface RawStore {
   recent(opts: { source?: SourceId; limit: number }): Promise<RawDocument[]>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** The raw-store form of a fetched document. */
+export function rawDocumentOf(fetched: FetchedDocument): NewRawDocument {
+  return {
+    source: fetched.source,
+    url: fetched.url,
+    fetched_at: fetched.fetchedAt,
+    status: fetched.status,
+    content_type: fetched.contentType,
+    body: fetched.body,
+  };
 }

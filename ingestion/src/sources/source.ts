@@ -26,7 +26,8 @@ export type SourceProblemReason =
   | 'layout_changed'
   | 'auth_failed'
   | 'http_error'
-  | 'bad_response';
+  | 'bad_response'
+  | 'malformed_content';
 
 /** What a parser made of a document: candidate ticks (validated later) and problems. */
 export interface ParsedDocument {
