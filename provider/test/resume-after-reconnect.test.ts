@@ -1,0 +1,108 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RabbitBus } from '@lizards/lib';
+import { createTestSchema, deleteTopology, runId, testTopology } from './support/backends.js';
+import { connectBus, startProvider, TestClient, type ProviderHarness } from './support/provider-harness.js';
+import { makeTicks, publishTicks } from './support/ticks.js';
+import { waitFor } from './support/wait-for.js';
+
+const run = runId();
+const topology = testTopology(run);
+let db: Awaited<ReturnType<typeof createTestSchema>>;
+let admin: postgres.Sql;
+let publisher: RabbitBus;
+let provider: ProviderHarness;
+
+/** The stored ticks of `symbols` after `since`, in seq order, as "SYMBOL@timestamp". */
+const storedAfter = async (symbols: string[], since: string) =>
+  (
+    await admin.unsafe(
+      `SELECT symbol, "timestamp" FROM "${db.schema}".ticks WHERE symbol = ANY($1) AND seq > $2 ORDER BY seq`,
+      [symbols, since],
+    )
+  ).map((r) => `${r.symbol}@${(r.timestamp as Date).toISOString().replace('.000Z', 'Z')}`);
+const storedCount = async () => Number((await admin.unsafe(`SELECT count(*)::int AS n FROM "${db.schema}".ticks`))[0]!.n);
+const received = (c: TestClient) => c.liveTicks().map((t) => `${t.symbol}@${t.entry.timestamp}`);
+const lastCursor = (c: TestClient) => c.liveTicks().at(-1)!.cursor;
+
+beforeAll(async () => {
+  db = await createTestSchema(run);
+  admin = postgres(db.url, { max: 2, onnotice: () => {} });
+  publisher = await connectBus();
+  provider = await startProvider({ schema: db.schema, databaseUrl: db.url, topology });
+  await publishTicks(publisher, topology.pricesExchange, ['AAPL', 'TSLA', 'MSFT'].flatMap((s) => makeTicks(s, 1)));
+  await waitFor(async () => (await storedCount()) === 3, 10_000, 'symbols stored');
+});
+afterAll(async () => {
+  await provider?.close();
+  await publisher?.close();
+  await admin?.end();
+  await db?.drop();
+  await deleteTopology(topology);
+});
+
+describe('subscribe with since', () => {
+  it('when a client reconnects with its last cursor, then it gets exactly the ticks it missed, in order, then live ones', async () => {
+    const symbols = ['AAPL', 'TSLA'];
+    const first = new TestClient(provider.wsUrl);
+    await first.open();
+    first.send({ type: 'subscribe', symbols });
+    await first.waitForMessage((m) => m.type === 'subscribed');
+    await publishTicks(publisher, topology.pricesExchange, symbols.flatMap((s) => makeTicks(s, 10, { startIndex: 1 })));
+    await waitFor(() => first.liveTicks().length === 20, 10_000, 'first live ticks');
+    const cursor = lastCursor(first);
+    first.close();
+    await first.waitForClose();
+
+    // Missed while away: interleaved symbols, plus one the client does not want.
+    const missed = Array.from({ length: 30 }, (_, i) => makeTicks(['AAPL', 'MSFT', 'TSLA'][i % 3]!, 1, { startIndex: 100 + i })[0]!);
+    await publishTicks(publisher, topology.pricesExchange, missed);
+    await waitFor(async () => (await storedCount()) === 3 + 20 + 30, 10_000, 'missed ticks stored');
+
+    const second = new TestClient(provider.wsUrl);
+    await second.open();
+    second.send({ type: 'subscribe', symbols, since: cursor });
+    const expectedMissed = await storedAfter(symbols, cursor);
+    expect(expectedMissed).toHaveLength(20);
+    await waitFor(() => second.liveTicks().length === 20, 10_000, 'the missed ticks');
+    expect(received(second)).toEqual(expectedMissed);
+    expect(second.ofType('price_update').some((m) => m.snapshot)).toBe(false);
+
+    await publishTicks(publisher, topology.pricesExchange, symbols.flatMap((s) => makeTicks(s, 5, { startIndex: 200 })));
+    await waitFor(() => second.liveTicks().length === 30, 10_000, 'live ticks after the catch-up');
+    expect(received(second)).toEqual(await storedAfter(symbols, cursor));
+    second.close();
+  });
+
+  it('when ticks keep flowing while the client resumes, then it gets every tick after its cursor once, in seq order', async () => {
+    const symbols = ['AAPL', 'MSFT'];
+    const since = await provider.store.repository.maxSeq();
+    let flowing = true;
+    let batch = 0;
+    const flow = (async () => {
+      while (flowing) {
+        await publishTicks(publisher, topology.pricesExchange, symbols.flatMap((s) => makeTicks(s, 10, { startIndex: 1000 + batch * 10 })));
+        batch++;
+      }
+    })();
+    try {
+      await waitFor(async () => BigInt(await provider.store.repository.maxSeq()) > BigInt(since) + 100n, 10_000, 'ticks flowing');
+      const c = new TestClient(provider.wsUrl);
+      await c.open();
+      c.send({ type: 'subscribe', symbols, since });
+      await waitFor(() => c.liveTicks().length > 300, 20_000, 'catch-up and live ticks');
+      flowing = false;
+      await flow;
+      await waitFor(async () => (await storedAfter(symbols, since)).length === batch * 20, 10_000, 'every published tick stored');
+      const all = await storedAfter(symbols, since);
+      await waitFor(() => c.liveTicks().length >= all.length, 10_000, 'every stored tick');
+      expect(received(c)).toEqual(all);
+      const cursors = c.liveTicks().map((t) => BigInt(t.cursor));
+      expect(cursors).toEqual([...cursors].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      c.close();
+    } finally {
+      flowing = false;
+      await flow;
+    }
+  });
+});
