@@ -1,3 +1,4 @@
+/// <reference path="./fastify-rate-limit-stores.d.ts" />
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import LocalStore from '@fastify/rate-limit/store/LocalStore.js';

@@ -22,10 +22,10 @@ export const RouteEntry = Type.Object(
 export type RouteEntry = Static<typeof RouteEntry>;
 
 /** A GATEWAY_ROUTES item: changes the route with the same path, adds a new one, or removes it. */
-const RouteOverride = Type.Intersect([
-  Type.Partial(Type.Omit(RouteEntry, ['path'])),
-  Type.Object({ path: Type.String(), disabled: Type.Optional(Type.Boolean()) }),
-]);
+const RouteOverride = Type.Object(
+  { ...Type.Partial(Type.Omit(RouteEntry, ['path'])).properties, path: Type.String(), disabled: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
 const RouteOverrides = Type.Array(RouteOverride);
 
 /** The public routes of the Lizards gateway; `timeoutMs` comes from UPSTREAM_TIMEOUT_MS. */
