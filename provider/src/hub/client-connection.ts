@@ -154,8 +154,10 @@ export class ClientConnection {
     this.closed = true;
     clearInterval(this.drainTimer);
     if (dropReason) this.metrics.dropped.inc({ reason: dropReason });
-    if (code === 1006) this.socket.terminate();
-    else this.socket.close(code, reason);
+    if (code === 1006) return this.socket.terminate();
+    this.socket.close(code, reason);
+    // A peer that no longer reads never answers the close handshake.
+    setTimeout(() => this.socket.terminate(), 2000).unref();
   }
 
   dispose(): void {
