@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import WebSocket from 'ws';
+import { REDIS_URL, deleteKeys, startGateway, type RunningGateway } from './support/gateway-server.js';
+import { startRegistry, type RunningRegistry } from './support/registry-server.js';
+import { closedPort } from './support/tcp-proxy.js';
+import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
+import { waitFor } from './support/wait-for.js';
+
+const run = randomUUID().slice(0, 8);
+const prefix = `lz:${run}:`;
+const redis = new Redis(REDIS_URL);
+const LIMIT = 5;
+
+function upgradeStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    });
+    ws.once('error', (err) => reject(err));
+  });
+}
+
+describe('rate limits shared by two gateway replicas through Redis', () => {
+  let registry: RunningRegistry;
+  let upstream: UpstreamDouble;
+  let gateways: RunningGateway[];
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    upstream = await startUpstream({ id: 'solo', registryUrl: registry.url });
+    const env = {
+      REGISTRY_URL: registry.url,
+      REDIS_URL,
+      CACHE_PREFIX: `${prefix}cache:`,
+      RATE_LIMIT_PREFIX: `${prefix}rl:`,
+      RATE_LIMIT_MAX: String(LIMIT),
+      RATE_LIMIT_GROUPS: JSON.stringify({ websocket: { max: 2 } }),
+    };
+    gateways = await Promise.all([startGateway(env), startGateway(env)]);
+    for (const g of gateways) {
+      await waitFor(() => g.app.gateway.directory.instances('provider').length === 1 && g.redis?.status === 'ready', { what: 'instance and redis' });
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((g) => g.close()));
+    await upstream?.stop();
+    await registry?.close();
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('when the limit is spread over both replicas, then the limit+1-th request gets 429 with Retry-After and RateLimit-* headers', async () => {
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await request(`${gateways[i % 2]!.url}/prices/AAPL?cc=no-store`);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['ratelimit-limit']).toBe(String(LIMIT));
+      expect(res.headers['ratelimit-remaining']).toBe(String(LIMIT - i - 1));
+      await res.body.dump();
+    }
+    const refused = await request(`${gateways[LIMIT % 2]!.url}/prices/AAPL?cc=no-store`);
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(refused.headers['ratelimit-remaining']).toBe('0');
+    expect(refused.headers['ratelimit-reset']).toBe(refused.headers['retry-after']);
+    expect(await refused.body.json()).toMatchObject({ error: 'Too Many Requests', code: 'LZ_ERR_GATEWAY_RATE_LIMITED' });
+    // The other replica refuses too: the count is shared.
+    expect((await request(`${gateways[(LIMIT + 1) % 2]!.url}/symbols`)).statusCode).toBe(429);
+    const metrics = await (await request(`${gateways[0]!.url}/metrics`)).body.text();
+    expect(metrics).toMatch(/gateway_rate_limited_total\{group="default",service="gateway"\} [1-9]/);
+  });
+
+  it('when a client sends an API key, then it is counted by key, not by IP', async () => {
+    const key = `key-${run}`;
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await request(`${gateways[i % 2]!.url}/symbols`, { headers: { 'x-api-key': key } });
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+    }
+    const refused = await request(`${gateways[0]!.url}/symbols`, { headers: { 'x-api-key': key } });
+    expect(refused.statusCode).toBe(429);
+    await refused.body.dump();
+    const other = await request(`${gateways[1]!.url}/symbols`, { headers: { 'x-api-key': `${key}-other` } });
+    expect(other.statusCode).toBe(200);
+    await other.body.dump();
+    expect((await redis.keys(`${prefix}rl:*`)).some((k) => k.includes(key))).toBe(false);
+  });
+
+  it('when WebSocket upgrades exceed their group limit, then the upgrade is answered 429', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push(await upgradeStatus(`${gateways[i % 2]!.url.replace('http', 'ws')}/ws?token=good`));
+    expect(statuses).toEqual([101, 101, 429]);
+  });
+});
+
+describe('rate limits when Redis is unreachable', () => {
+  it('when Redis cannot be reached, then each replica counts alone (no 5xx) and still refuses past the limit', async () => {
+    const registry = await startRegistry();
+    const upstream = await startUpstream({ id: 'solo', registryUrl: registry.url });
+    const gateway = await startGateway({
+      REGISTRY_URL: registry.url,
+      REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+      RATE_LIMIT_PREFIX: `${prefix}rl-down:`,
+      RATE_LIMIT_MAX: '3',
+    });
+    try {
+      await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, { what: 'the instance' });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await request(`${gateway.url}/symbols`);
+        statuses.push(res.statusCode);
+        await res.body.dump();
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+    } finally {
+      await gateway.close();
+      await upstream.stop();
+      await registry.close();
+    }
+  });
+});
