@@ -22,6 +22,8 @@ export interface ProviderHarnessOptions {
   workerOptions?: Partial<ProviderAppOptions['worker']>;
   livePollIntervalMs?: number;
   store?: PriceStore;
+  /** Defaults to a RabbitMQ connection to `amqpUrl`. */
+  bus?: MessageBus;
 }
 
 export interface ProviderHarness {
@@ -42,7 +44,7 @@ export async function connectBus(url = TEST_AMQP_URL): Promise<RabbitBus> {
 
 /** A listening provider on 127.0.0.1:<free port> with real RabbitMQ and PostgreSQL. */
 export async function startProvider(opts: ProviderHarnessOptions): Promise<ProviderHarness> {
-  const bus = await connectBus(opts.amqpUrl);
+  const bus = opts.bus ?? (await connectBus(opts.amqpUrl));
   const store = opts.store ?? (await openPostgresPriceStore({ url: opts.databaseUrl, schema: opts.schema, readPoolSize: 2 }));
   const metrics = new Registry();
   const app = buildProviderApp({

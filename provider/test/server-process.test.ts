@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestSchema, deleteTopology, runId, TEST_AMQP_URL, testTopology } from './support/backends.js';
+import { TestClient } from './support/provider-harness.js';
+import { waitFor } from './support/wait-for.js';
+
+// Runs the built output: `npx tsc -b` first.
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const providerServer = `${root}provider/dist/server.js`;
+const registryServer = `${root}registry/dist/server.js`;
+const run = runId();
+const topology = testTopology(run);
+let db: Awaited<ReturnType<typeof createTestSchema>>;
+const children: ChildProcess[] = [];
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+function start(script: string, env: Record<string, string>): { child: ChildProcess; lines: Record<string, unknown>[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const lines: Record<string, unknown>[] = [];
+  let buffer = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    for (const line of parts) {
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ msg: line });
+      }
+    }
+  });
+  child.stderr!.on('data', () => {});
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, lines, exited };
+}
+
+beforeAll(async () => {
+  db = await createTestSchema(run);
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await db?.drop();
+  await deleteTopology(topology);
+});
+
+describe('node provider/dist/server.js', () => {
+  it('starts with real adapters, registers as provider, serves, and shuts down gracefully with a reconnect hint', async () => {
+    expect(existsSync(providerServer), 'run `npx tsc -b` first').toBe(true);
+    const registryPort = await freePort();
+    const registry = start(registryServer, { PORT: String(registryPort), LOG_LEVEL: 'warn' });
+    const registryUrl = `http://127.0.0.1:${registryPort}`;
+    await waitFor(async () => (await fetch(`${registryUrl}/health`).catch(() => undefined))?.ok, 15_000, 'registry up');
+
+    const provider = start(providerServer, {
+      DATABASE_URL: db.url,
+      DATABASE_SCHEMA: db.schema,
+      AMQP_URL: TEST_AMQP_URL,
+      PRICES_EXCHANGE: topology.pricesExchange,
+      STORE_QUEUE: topology.storeQueue,
+      LIVE_EXCHANGE: topology.liveExchange,
+      REGISTRY_URL: registryUrl,
+      HEARTBEAT_INTERVAL_MS: '200',
+      SESSION_SECRET: 'process-test-secret-0123456789',
+    });
+    const ready = await waitFor(() => provider.lines.find((l) => l.msg === 'provider ready'), 20_000, 'provider ready');
+    const url = ready.url as string;
+    expect(ready).toMatchObject({ store: 'postgres', bus: 'rabbitmq' });
+
+    const services = await waitFor(async () => {
+      const res = await fetch(`${registryUrl}/services/provider`);
+      return res.ok ? ((await res.json()) as { instances: { port_number: string }[] }) : undefined;
+    }, 10_000, 'registered');
+    expect(services.instances.map((i) => i.port_number)).toContain(new URL(url).port);
+    await waitFor(async () => (await fetch(`${url}/ready`)).ok, 10_000, 'ready');
+
+    const session = (await (await fetch(`${url}/session`, { method: 'POST' })).json()) as { websocket_url: string };
+    const client = new TestClient(session.websocket_url);
+    await client.open();
+    client.send({ type: 'subscribe', symbols: ['AAPL'] });
+    await client.waitForMessage((m) => m.type === 'subscribed');
+
+    provider.child.kill('SIGTERM');
+    expect(await client.waitForClose()).toBe(1001);
+    expect(client.messages.at(-1)).toEqual({ type: 'reconnect', reason: 'shutdown' });
+    expect(await provider.exited).toBe(0);
+    expect((await fetch(`${registryUrl}/services/provider`)).status).toBe(404);
+    registry.child.kill('SIGTERM');
+    await registry.exited;
+  });
+});
