@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedRawStore } from '../src/raw-store/embedded-raw-store.js';
+import { MongoRawStore } from '../src/raw-store/mongo-raw-store.js';
+import type { NewRawDocument, RawStore } from '../src/raw-store/raw-store.js';
+import type { Tick } from '../src/ticks/tick.js';
+
+const MONGO_URL = process.env.MONGO_URL;
+const run = randomUUID().slice(0, 8);
+const dirs: string[] = [];
+
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+interface AdapterCase {
+  name: string;
+  skip: boolean;
+  make: () => Promise<RawStore>;
+  cleanup?: (store: RawStore) => Promise<void>;
+}
+
+const adapters: AdapterCase[] = [
+  { name: 'embedded (in memory)', skip: false, make: async () => new EmbeddedRawStore({ maxDocuments: 1000, retentionDays: 7 }) },
+  {
+    name: 'embedded (persisted to RAW_STORE_DIR)',
+    skip: false,
+    make: async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'lz-raw-'));
+      dirs.push(dir);
+      return new EmbeddedRawStore({ maxDocuments: 1000, retentionDays: 7, dataDir: dir });
+    },
+  },
+  {
+    name: 'mongodb',
+    skip: !MONGO_URL,
+    make: async () => new MongoRawStore({ url: MONGO_URL!, dbName: `lz_${run}`, retentionDays: 7, collection: `raw_${randomUUID().slice(0, 8)}` }),
+    cleanup: async (store) => (store as MongoRawStore).drop(),
+  },
+];
+
+if (!MONGO_URL) {
+  // Visible in the run's output, next to the skipped suite.
+  console.warn('[raw-store contract] MongoDB adapter skipped: MONGO_URL is not set (no MongoDB server here). Set MONGO_URL=mongodb://... to run it.');
+}
+
+// Fetched within the last hour: well inside every adapter's retention.
+let t = Date.now() - 3_600_000;
+const doc = (over: Partial<NewRawDocument> = {}): NewRawDocument => ({
+  source: 'stooq',
+  url: 'https://stooq.com/q/l/?s=aapl.us',
+  fetched_at: new Date((t += 1000)),
+  status: 200,
+  content_type: 'text/csv',
+  body: 'Symbol,Date\nAAPL.US,2024-09-13',
+  ...over,
+});
+const tick = (symbol: string): Tick => ({ symbol, price: 1.5, timestamp: '2024-09-13T20:00:00.000Z', source: 'stooq' });
+
+describe.each(adapters)('raw store contract: $name', ({ name, skip, make, cleanup }) => {
+  describe.skipIf(skip)(skip ? `${name} (skipped: MONGO_URL is not set)` : name, () => {
+    let store: RawStore;
+    const open = async (): Promise<RawStore> => {
+      store = await make();
+      await store.start();
+      return store;
+    };
+    afterEach(async () => {
+      await cleanup?.(store);
+      await store?.close();
+    });
+
+    it('when a document is inserted, then it is kept raw and unprocessed, and not yet in the outbox', async () => {
+      await open();
+      const input = doc({ status: 429, body: 'Exceeded the daily hits limit' });
+      const id = await store.insert(input);
+      expect(await store.get(id)).toEqual({ ...input, id, processed: false, ticks: [], rejections: [], problems: [], published: false });
+      expect(await store.outboxDepth()).toBe(0);
+      expect(await store.ping()).toBe(true);
+    });
+
+    it('when an outcome with ticks is recorded, then the document waits in the outbox until marked published', async () => {
+      await open();
+      const id = await store.insert(doc());
+      await store.recordOutcome(id, {
+        ticks: [tick('AAPL')],
+        rejections: [{ index: 1, reason: 'invalid_price', message: 'price: must be > 0', symbol: 'XOM' }],
+        problems: [{ reason: 'unknown_symbol', message: 'no data', symbol: 'QQQQ' }],
+      });
+      expect(await store.outboxDepth()).toBe(1);
+      const [pending] = await store.unpublished(10);
+      expect(pending).toMatchObject({ id, processed: true, published: false, ticks: [tick('AAPL')] });
+      expect(pending!.rejections[0]).toMatchObject({ reason: 'invalid_price', symbol: 'XOM' });
+      const at = new Date('2024-09-13T20:00:05Z');
+      await store.markPublished([id], at);
+      expect(await store.outboxDepth()).toBe(0);
+      expect(await store.unpublished(10)).toEqual([]);
+      expect(await store.get(id)).toMatchObject({ published: true, published_at: at });
+    });
+
+    it('when an outcome has no ticks, then the document is published at once (nothing to send)', async () => {
+      await open();
+      const id = await store.insert(doc());
+      await store.recordOutcome(id, { ticks: [], rejections: [], problems: [{ reason: 'rate_limited', message: 'limit' }] });
+      expect(await store.outboxDepth()).toBe(0);
+      expect(await store.get(id)).toMatchObject({ processed: true, published: true, problems: [{ reason: 'rate_limited' }] });
+    });
+
+    it('when several documents await publishing, then unpublished() gives them oldest first, up to the limit', async () => {
+      await open();
+      const ids: string[] = [];
+      for (const s of ['A', 'B', 'C']) {
+        const id = await store.insert(doc());
+        await store.recordOutcome(id, { ticks: [tick(s)], rejections: [], problems: [] });
+        ids.push(id);
+      }
+      expect((await store.unpublished(2)).map((d) => d.id)).toEqual(ids.slice(0, 2));
+      await store.markPublished([ids[0]!], new Date());
+      expect((await store.unpublished(10)).map((d) => d.id)).toEqual(ids.slice(1));
+      expect(await store.outboxDepth()).toBe(2);
+    });
+
+    it('when recent() is asked for a source, then it gives that source’s documents newest first', async () => {
+      await open();
+      const a = await store.insert(doc({ source: 'yahoo' }));
+      await store.insert(doc({ source: 'finnhub' }));
+      const c = await store.insert(doc({ source: 'yahoo' }));
+      expect((await store.recent({ source: 'yahoo', limit: 10 })).map((d) => d.id)).toEqual([c, a]);
+      expect(await store.recent({ limit: 1 })).toHaveLength(1);
+    });
+
+    it('when the same outcome is recorded twice, then the first one stands', async () => {
+      await open();
+      const id = await store.insert(doc());
+      await store.recordOutcome(id, { ticks: [tick('AAPL')], rejections: [], problems: [] });
+      await store.recordOutcome(id, { ticks: [], rejections: [], problems: [] });
+      expect(await store.get(id)).toMatchObject({ ticks: [tick('AAPL')], published: false });
+    });
+  });
+});
+
+describe('embedded raw store specifics', () => {
+  it('when it is full, then the oldest published documents go first and unpublished ones are kept', async () => {
+    const store = new EmbeddedRawStore({ maxDocuments: 10, retentionDays: 7 });
+    const pending: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = await store.insert(doc());
+      await store.recordOutcome(id, { ticks: [tick('AAPL')], rejections: [], problems: [] });
+      pending.push(id);
+    }
+    for (let i = 0; i < 20; i++) {
+      const id = await store.insert(doc());
+      await store.recordOutcome(id, { ticks: [], rejections: [], problems: [] });
+    }
+    expect((await store.recent({ limit: 100 })).length).toBe(10);
+    expect((await store.unpublished(100)).map((d) => d.id)).toEqual(pending);
+    expect(store.droppedUnpublished).toBe(0);
+  });
+
+  it('when everything held is unpublished and more arrives, then memory stays bounded and the loss is counted', async () => {
+    const store = new EmbeddedRawStore({ maxDocuments: 10, retentionDays: 7 });
+    for (let i = 0; i < 15; i++) {
+      const id = await store.insert(doc());
+      await store.recordOutcome(id, { ticks: [tick('AAPL')], rejections: [], problems: [] });
+    }
+    expect(await store.outboxDepth()).toBe(10);
+    expect(store.droppedUnpublished).toBe(5);
+  });
+
+  it('when documents are older than the retention, then they are dropped', async () => {
+    const now = Date.parse('2024-09-20T00:00:00Z');
+    const store = new EmbeddedRawStore({ maxDocuments: 100, retentionDays: 1, now: () => now });
+    await store.insert(doc({ fetched_at: new Date(now - 2 * 86_400_000) }));
+    const fresh = await store.insert(doc({ fetched_at: new Date(now - 1000) }));
+    expect((await store.recent({ limit: 10 })).map((d) => d.id)).toEqual([fresh]);
+  });
+
+  it('when persisted and reopened, then documents and their outbox state come back from the JSON-lines file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lz-raw-'));
+    dirs.push(dir);
+    const first = new EmbeddedRawStore({ maxDocuments: 100, retentionDays: 7, dataDir: dir });
+    await first.start();
+    const published = await first.insert(doc());
+    await first.recordOutcome(published, { ticks: [tick('MSFT')], rejections: [], problems: [] });
+    await first.markPublished([published], new Date('2024-09-13T21:00:00Z'));
+    const waiting = await first.insert(doc());
+    await first.recordOutcome(waiting, { ticks: [tick('AAPL')], rejections: [], problems: [] });
+    await first.close();
+    expect((await readFile(join(dir, 'raw-documents.jsonl'), 'utf8')).trim().split('\n').length).toBeGreaterThanOrEqual(2);
+
+    const second = new EmbeddedRawStore({ maxDocuments: 100, retentionDays: 7, dataDir: dir });
+    await second.start();
+    expect(await second.outboxDepth()).toBe(1);
+    expect((await second.unpublished(10)).map((d) => d.id)).toEqual([waiting]);
+    expect(await second.get(published)).toMatchObject({ published: true, published_at: new Date('2024-09-13T21:00:00Z') });
+    expect((await second.get(waiting))!.fetched_at).toBeInstanceOf(Date);
+    await second.close();
+  });
+});
