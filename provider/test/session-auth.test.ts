@@ -13,7 +13,8 @@ const ORIGIN = 'https://dashboard.example';
 beforeAll(async () => {
   db = await createTestSchema(run);
   const ws = { requireToken: true, allowedOrigins: [ORIGIN] };
-  [a, b] = await Promise.all([1, 2].map(() => startProvider({ schema: db.schema, databaseUrl: db.url, topology, worker: false, ws })));
+  const start = () => startProvider({ schema: db.schema, databaseUrl: db.url, topology, worker: false, ws });
+  [a, b] = await Promise.all([start(), start()]);
 });
 afterAll(async () => {
   await Promise.all([a?.close(), b?.close()]);

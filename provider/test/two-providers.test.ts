@@ -27,9 +27,9 @@ beforeAll(async () => {
   admin = postgres(db.url, { max: 2, onnotice: () => {} });
   publisher = await connectBus();
   // Small batches so both workers take part; both start (and migrate) at the same time.
-  [a, b] = await Promise.all(
-    [1, 2].map(() => startProvider({ schema: db.schema, databaseUrl: db.url, topology, workerOptions: { prefetch: 40, batchSize: 20, batchWaitMs: 5 } })),
-  );
+  const start = () =>
+    startProvider({ schema: db.schema, databaseUrl: db.url, topology, workerOptions: { prefetch: 40, batchSize: 20, batchWaitMs: 5 } });
+  [a, b] = await Promise.all([start(), start()]);
   await publishTicks(publisher, topology.pricesExchange, SYMBOLS.flatMap((s) => makeTicks(s, 1)));
   await waitFor(async () => (await stored(SYMBOLS)).length === 4, 10_000, 'symbols stored');
 });
