@@ -2,11 +2,18 @@ import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { SOURCE_IDS, type Rejection, type RejectionReason, type SourceId, type Tick } from './tick.js';
 
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 
-if (!FormatRegistry.Has('date-time')) {
-  FormatRegistry.Set('date-time', (value) => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)));
+/** ISO-8601 date-time with a zone; the calendar date must exist (Date.parse would roll 02-30 into March). */
+function isIsoDateTime(value: string): boolean {
+  const m = ISO_DATE_TIME.exec(value);
+  if (!m) return false;
+  const day = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!));
+  return day.getUTCMonth() === +m[2]! - 1 && day.getUTCDate() === +m[3]! && !Number.isNaN(Date.parse(value));
 }
+
+// A format name of our own, so no other user of TypeBox's global registry changes what it means.
+FormatRegistry.Set('lizards-iso-date-time', isIsoDateTime);
 
 export const SYMBOL_PATTERN = '^[A-Z][A-Z0-9.\\-]{0,9}$';
 
@@ -15,7 +22,7 @@ export const TickSchema = Type.Object(
   {
     symbol: Type.String({ pattern: SYMBOL_PATTERN }),
     price: Type.Number({ exclusiveMinimum: 0, maximum: 1e9 }),
-    timestamp: Type.String({ format: 'date-time' }),
+    timestamp: Type.String({ format: 'lizards-iso-date-time' }),
     source: Type.Union(SOURCE_IDS.map((s) => Type.Literal(s))),
     volume: Type.Optional(Type.Integer({ minimum: 0 })),
   },
