@@ -78,6 +78,7 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
     services,
     watchWaitMs: config.REGISTRY_WATCH_WAIT_MS,
     retryMs: config.REGISTRY_RETRY_MS,
+    recoveryGraceMs: config.REGISTRY_RECOVERY_GRACE_MS,
     log: app.log.child({ component: 'instance-directory' }),
   });
   const balancer = new Balancer(

@@ -18,6 +18,7 @@ export const GatewayConfig = Type.Object({
   RATE_LIMIT_PREFIX: Type.String({ default: 'lz:rl:', description: 'key prefix of rate-limit counters in Redis' }),
   REGISTRY_WATCH_WAIT_MS: Type.Integer({ default: 30_000, minimum: 1000, description: 'blocking-query wait; also the periodic refresh interval' }),
   REGISTRY_RETRY_MS: Type.Integer({ default: 1000, minimum: 10, description: 'pause before asking an unreachable registry again' }),
+  REGISTRY_RECOVERY_GRACE_MS: Type.Integer({ default: 10_000, minimum: 0, description: 'after a registry outage, keep last known instances it does not list yet for this long' }),
   UPSTREAM_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 1, description: 'default per-route upstream timeout' }),
   UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 1 }),
   UPSTREAM_CONNECTIONS: Type.Integer({ default: 64, minimum: 1, description: 'keep-alive connections per upstream instance' }),

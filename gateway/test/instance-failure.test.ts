@@ -145,7 +145,7 @@ describe('failures that are not about connecting', () => {
     const breakers = gateway.app.gateway.balancer.snapshot(['provider']);
     expect(breakers.find((b) => b.instanceId === failing.instanceId)?.state).toBe('open');
     const text = await (await request(`${gateway.url}/metrics`)).body.text();
-    expect(text).toContain(`gateway_breaker_state{service="provider",upstream="${failing.address}"} 2`);
+    expect(text).toContain(`gateway_breaker_state{upstream_service="provider",upstream="${failing.address}",service="gateway"} 2`);
   });
 
   it('when instances hang past the route timeout, then each request gets 504 and, every circuit open, 503 with Retry-After', async () => {

@@ -6,15 +6,15 @@ const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 export interface GatewayMetrics {
   requests: Counter<'route' | 'method' | 'status' | 'upstream'>;
-  upstreamDuration: Histogram<'service' | 'upstream' | 'outcome'>;
-  retries: Counter<'service'>;
+  upstreamDuration: Histogram<'upstream_service' | 'upstream' | 'outcome'>;
+  retries: Counter<'upstream_service'>;
   cache: Counter<'result'>;
   rateLimited: Counter<'group'>;
   wsConnections: Gauge<string>;
   wsSessions: Counter<'outcome'>;
 }
 
-/** The gateway's own series; breaker state, instance counts and fail-static are read at scrape time. */
+/** The gateway's own series (`service` is the default label naming the gateway, hence `upstream_service`); breaker state, instance counts and fail-static are read at scrape time. */
 export function createGatewayMetrics(
   registry: Registry,
   sources: { balancer: Balancer; directory: InstanceDirectory; services: string[] },
@@ -23,29 +23,29 @@ export function createGatewayMetrics(
   new Gauge({
     name: 'gateway_breaker_state',
     help: 'Circuit state per upstream instance: 0 closed, 1 half-open, 2 open',
-    labelNames: ['service', 'upstream'],
+    labelNames: ['upstream_service', 'upstream'],
     registers,
     collect() {
       this.reset();
-      for (const s of sources.balancer.snapshot(sources.services)) this.set({ service: s.serviceId, upstream: s.address }, BREAKER_VALUE[s.state]);
+      for (const s of sources.balancer.snapshot(sources.services)) this.set({ upstream_service: s.serviceId, upstream: s.address }, BREAKER_VALUE[s.state]);
     },
   });
   new Gauge({
     name: 'gateway_upstream_instances',
     help: 'Known instances per service',
-    labelNames: ['service'],
+    labelNames: ['upstream_service'],
     registers,
     collect() {
-      for (const service of sources.services) this.set({ service }, sources.directory.instances(service).length);
+      for (const service of sources.services) this.set({ upstream_service: service }, sources.directory.instances(service).length);
     },
   });
   new Gauge({
     name: 'gateway_registry_fail_static',
     help: '1 while the registry is unreachable and the last known instances of the service are used',
-    labelNames: ['service'],
+    labelNames: ['upstream_service'],
     registers,
     collect() {
-      for (const service of sources.services) this.set({ service }, sources.directory.isFailStatic(service) ? 1 : 0);
+      for (const service of sources.services) this.set({ upstream_service: service }, sources.directory.isFailStatic(service) ? 1 : 0);
     },
   });
   return {
@@ -58,11 +58,11 @@ export function createGatewayMetrics(
     upstreamDuration: new Histogram({
       name: 'gateway_upstream_duration_seconds',
       help: 'Time to the upstream response headers, by outcome (ok, 5xx, timeout, error)',
-      labelNames: ['service', 'upstream', 'outcome'],
+      labelNames: ['upstream_service', 'upstream', 'outcome'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    retries: new Counter({ name: 'gateway_upstream_retries_total', help: 'Requests retried on another instance', labelNames: ['service'], registers }),
+    retries: new Counter({ name: 'gateway_upstream_retries_total', help: 'Requests retried on another instance', labelNames: ['upstream_service'], registers }),
     cache: new Counter({ name: 'gateway_cache_lookups_total', help: 'Response cache lookups: hit, miss, error (store unavailable)', labelNames: ['result'], registers }),
     rateLimited: new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused with 429, by route group', labelNames: ['group'], registers }),
     wsConnections: new Gauge({ name: 'gateway_ws_connections', help: 'Open proxied WebSocket connections', registers }),

@@ -54,7 +54,7 @@ export async function proxyRequest(req: ProxyRequest, balancer: Balancer, metric
       throw noInstance(serviceId, pick.reason === 'all-open' ? pick.retryAfterMs : retryAfterMs);
     }
     const upstream = pick.upstream;
-    if (attempt > 0) metrics.retries.inc({ service: serviceId });
+    if (attempt > 0) metrics.retries.inc({ upstream_service: serviceId });
     tried.add(upstream.instanceId);
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
@@ -70,12 +70,12 @@ export async function proxyRequest(req: ProxyRequest, balancer: Balancer, metric
       const failed = res.statusCode >= 500;
       if (failed) upstream.breaker.failure();
       else upstream.breaker.success();
-      metrics.upstreamDuration.observe({ service: serviceId, upstream: upstream.address, outcome: failed ? '5xx' : 'ok' }, seconds());
+      metrics.upstreamDuration.observe({ upstream_service: serviceId, upstream: upstream.address, outcome: failed ? '5xx' : 'ok' }, seconds());
       return { status: res.statusCode, headers: res.headers, body: res.body, upstream };
     } catch (err) {
       const code = codeOf(err);
       upstream.breaker.failure();
-      metrics.upstreamDuration.observe({ service: serviceId, upstream: upstream.address, outcome: TIMEOUT_ERRORS.has(code) ? 'timeout' : 'error' }, seconds());
+      metrics.upstreamDuration.observe({ upstream_service: serviceId, upstream: upstream.address, outcome: TIMEOUT_ERRORS.has(code) ? 'timeout' : 'error' }, seconds());
       if (TIMEOUT_ERRORS.has(code)) throw new UpstreamTimeoutError(serviceId, req.route.timeoutMs, { cause: err });
       lastError = err;
       const retriable = CONNECT_ERRORS.has(code) || (IDEMPOTENT.has(req.method) && SOCKET_ERRORS.has(code));

@@ -13,6 +13,11 @@ export interface InstanceDirectoryOptions {
   watchWaitMs: number;
   /** Pause before asking an unreachable registry again. */
   retryMs: number;
+  /**
+   * After the registry was unreachable, it may come back empty (restarted) until instances heartbeat again:
+   * for this long, last known instances missing from its answers are kept.
+   */
+  recoveryGraceMs: number;
   log: FastifyBaseLogger;
 }
 
@@ -25,6 +30,8 @@ interface ServiceState {
   known: boolean;
   /** At least one request has ended, well or not. */
   attempted: boolean;
+  /** Until then, answers are merged with the last known instances (registry recovering). */
+  graceUntil: number;
   firstAnswer: Promise<void>;
   settleFirst: () => void;
 }
@@ -46,7 +53,7 @@ export class InstanceDirectory {
     for (const serviceId of opts.services) {
       let settleFirst!: () => void;
       const firstAnswer = new Promise<void>((resolve) => (settleFirst = resolve));
-      this.states.set(serviceId, { instances: [], index: 0, reachable: false, known: false, attempted: false, firstAnswer, settleFirst });
+      this.states.set(serviceId, { instances: [], index: 0, reachable: false, known: false, attempted: false, graceUntil: 0, firstAnswer, settleFirst });
     }
   }
 
@@ -100,16 +107,20 @@ export class InstanceDirectory {
     const state = this.states.get(serviceId)!;
     while (!this.stopped) {
       try {
-        // index 0 answers at once; afterwards the query blocks until membership changes or the wait ends.
-        const waitMs = state.known ? this.opts.watchWaitMs : 0;
+        // The first query, and the first after a failure, answer at once; then each blocks until membership
+        // changes or the wait ends (the periodic refresh).
+        const waitMs = state.known && state.reachable ? this.opts.watchWaitMs : 0;
         const result = await this.opts.registry.watch(serviceId, state.index, waitMs);
         if (this.stopped) return;
-        if (!state.reachable && state.attempted) this.opts.log.info({ serviceId }, 'registry reachable again');
+        if (!state.reachable && state.attempted) {
+          this.opts.log.info({ serviceId }, 'registry reachable again');
+          if (state.known) state.graceUntil = Date.now() + this.opts.recoveryGraceMs;
+        }
         state.reachable = true;
         state.known = true;
         state.attempted = true;
         state.index = result.index;
-        this.update(serviceId, state, result.instances);
+        this.update(serviceId, state, Date.now() < state.graceUntil ? this.withLastKnown(state, result.instances) : result.instances);
         state.settleFirst();
       } catch (err) {
         if (this.stopped) return;
@@ -124,6 +135,13 @@ export class InstanceDirectory {
         await this.pause(this.opts.retryMs);
       }
     }
+  }
+
+  /** `instances` plus the last known ones at addresses it does not list. */
+  private withLastKnown(state: ServiceState, instances: Instance[]): Instance[] {
+    const address = (i: Instance) => `${i.ip_address}:${i.port_number}`;
+    const listed = new Set(instances.map(address));
+    return [...instances, ...state.instances.filter((i) => !listed.has(address(i)))];
   }
 
   private update(serviceId: string, state: ServiceState, instances: Instance[]): void {

@@ -17,6 +17,8 @@ export interface UpstreamDouble {
   /** Requests seen, by path. */
   hits: Map<string, number>;
   totalHits(): number;
+  /** Close code and reason of every WebSocket that ended, as this instance saw it. */
+  wsCloses: { code: number; reason: string }[];
   /** How every HTTP request is answered: normally, with 503, or never. */
   mode: 'ok' | 'fail' | 'hang';
   /** Dies as a killed process would: sockets reset, no deregistration, heartbeats stop. */
@@ -36,7 +38,7 @@ export async function startUpstream(opts: {
 }): Promise<UpstreamDouble> {
   const serviceId = opts.serviceId ?? 'provider';
   const hits = new Map<string, number>();
-  const double = { mode: 'ok' } as UpstreamDouble;
+  const double = { mode: 'ok', wsCloses: [] as UpstreamDouble['wsCloses'] } as UpstreamDouble;
   const app = Fastify({ logger: false, forceCloseConnections: true });
   await app.register(fastifyWebsocket);
   app.addHook('onRequest', async (request) => {
@@ -86,6 +88,7 @@ export async function startUpstream(opts: {
       if ((request.query as { token?: string }).token !== 'good') return reply.code(401).send({ error: 'Unauthorized', message: 'invalid session token' });
     },
   }, (socket, request) => {
+    socket.on('close', (code, reason) => double.wsCloses.push({ code, reason: reason.toString() }));
     socket.send(JSON.stringify({ type: 'hello', instance: opts.id, origin: request.headers.origin ?? null, forwardedFor: request.headers['x-forwarded-for'] ?? null }));
     socket.on('message', (data, isBinary) => {
       if (isBinary) return socket.send(data, { binary: true });
@@ -110,10 +113,18 @@ export async function startUpstream(opts: {
   await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const port = (app.server.address() as AddressInfo).port;
   const registry = new RegistryClient({ url: opts.registryUrl });
-  const instance = await registry.register(serviceId, { name: opts.id, ip_address: '127.0.0.1', port_number: port, protocol: 'http' });
+  const registration = { name: opts.id, ip_address: '127.0.0.1', port_number: port, protocol: 'http' as const };
+  let instance = await registry.register(serviceId, registration);
   let beating = true;
   const timer = setInterval(() => {
-    if (beating) void registry.heartbeat(serviceId, instance.instance_id).catch(() => undefined);
+    if (!beating) return;
+    // As the real Registrar does: a registry that forgot us (restart, eviction) gets a new registration.
+    void registry
+      .heartbeat(serviceId, instance.instance_id)
+      .then(async (known) => {
+        if (!known && beating) instance = await registry.register(serviceId, registration);
+      })
+      .catch(() => undefined);
   }, opts.heartbeatMs ?? 200);
 
   const total = () => [...hits.values()].reduce((a, b) => a + b, 0);
@@ -122,7 +133,6 @@ export async function startUpstream(opts: {
     app,
     port,
     address: `127.0.0.1:${port}`,
-    instanceId: instance.instance_id,
     hits,
     totalHits: total,
     async kill() {
@@ -141,5 +151,6 @@ export async function startUpstream(opts: {
       await app.close();
     },
   });
+  Object.defineProperty(double, 'instanceId', { get: () => instance.instance_id });
   return double;
 }

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { startGateway, type RunningGateway } from './support/gateway-server.js';
+import { startRegistry, type RunningRegistry } from './support/registry-server.js';
+import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
+import { waitFor } from './support/wait-for.js';
+
+async function ready(gateway: RunningGateway): Promise<{ status: number; body: { status: string; checks: Record<string, string> } }> {
+  const res = await request(`${gateway.url}/ready`);
+  return { status: res.statusCode, body: (await res.body.json()) as { status: string; checks: Record<string, string> } };
+}
+
+describe('registry unreachable (fail-static)', () => {
+  let registry: RunningRegistry;
+  let upstreams: UpstreamDouble[];
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    upstreams = await Promise.all(['a', 'b'].map((id) => startUpstream({ id, registryUrl: registry.url })));
+    gateway = await startGateway({ REGISTRY_URL: registry.url, REGISTRY_RETRY_MS: '100' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 2, { what: 'two instances' });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all(upstreams.map((u) => u.stop()));
+    await registry?.close();
+  });
+
+  it('when the registry goes down, then the gateway keeps routing to the last known instances and reports it in /ready and a metric', async () => {
+    expect(await ready(gateway)).toMatchObject({ status: 200, body: { checks: { registry: 'ok' } } });
+    const port = registry.port;
+    await registry.close();
+    await waitFor(() => gateway.app.gateway.directory.failStatic.includes('provider'), { what: 'fail-static' });
+
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const res = await request(`${gateway.url}/prices/AAPL?cc=no-store`);
+      expect(res.statusCode).toBe(200);
+      seen.add(((await res.body.json()) as { instance: string }).instance);
+    }
+    expect(seen).toEqual(new Set(['a', 'b']));
+
+    const state = await ready(gateway);
+    expect(state.status).toBe(503);
+    expect(state.body.checks.registry).toContain('serving last known instances of provider');
+    const metrics = await (await request(`${gateway.url}/metrics`)).body.text();
+    expect(metrics).toMatch(/gateway_registry_fail_static\{upstream_service="provider"[^}]*\} 1/);
+
+    // The registry comes back empty; instances re-register on their next heartbeat and the gateway follows.
+    registry = await startRegistry({ port });
+    await waitFor(async () => (await ready(gateway)).status === 200, { what: 'ready again' });
+    // Until they have, the last known instances stay in use: no request fails during the recovery.
+    for (let i = 0; i < 20; i++) {
+      const res = await request(`${gateway.url}/prices/AAPL?cc=no-store`);
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+    }
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 2, { what: 'instances back' });
+    const after = await (await request(`${gateway.url}/metrics`)).body.text();
+    expect(after).toMatch(/gateway_registry_fail_static\{upstream_service="provider"[^}]*\} 0/);
+  });
+});
