@@ -83,4 +83,36 @@ describe('slow consumer', () => {
     normal.close();
     slow.close();
   });
+
+  it('when a congested client reads again before its deadline, then it gets the latest price of each symbol (conflated)', async () => {
+    const patient = await startProvider({ schema: db.schema, databaseUrl: db.url, topology, worker: false, ws: { sendBufferBytes: BOUND, slowClientTimeoutMs: 120_000 } });
+    try {
+      const c = new TestClient(patient.wsUrl);
+      await c.open();
+      c.send({ type: 'subscribe', symbols: SYMBOLS });
+      await c.waitForMessage((m) => m.type === 'price_update' && m.snapshot === true);
+      const raw = (c.socket as unknown as { _socket: Socket })._socket;
+      raw.pause();
+      await admin.unsafe(
+        `INSERT INTO "${db.schema}".ticks (symbol, source, "timestamp", price, volume)
+         SELECT s.symbol, 'simulated', TIMESTAMPTZ '2024-09-16T00:00:00Z' + make_interval(secs => i), 200 + i / 1000.0, i
+           FROM unnest($1::text[]) AS s(symbol), generate_series(1, 20000) AS i
+          ORDER BY s.symbol, i`,
+        [SYMBOLS],
+      );
+      await patient.app.liveFeed.poke();
+      const conflated = async () => (await patient.metrics.getSingleMetric('provider_ws_conflated_total')!.get()).values[0]?.value ?? 0;
+      await waitFor(async () => (await conflated()) > 0, 20_000, 'conflation');
+      raw.resume();
+      const latest = await patient.store.repository.latest(SYMBOLS);
+      const want = Object.fromEntries(latest.map((t) => [t.symbol, t.price]));
+      const lastSeen = () => Object.fromEntries(c.liveTicks().map((t) => [t.symbol, t.entry.price]));
+      await waitFor(() => SYMBOLS.every((s) => lastSeen()[s] === want[s]), 20_000, 'latest prices after the congestion');
+      expect(c.liveTicks().length).toBeLessThan(SYMBOLS.length * 20_000);
+      expect(c.closeCode).toBeUndefined();
+      c.close();
+    } finally {
+      await patient.close();
+    }
+  });
 });

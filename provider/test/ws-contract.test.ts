@@ -153,6 +153,24 @@ describe('metrics', () => {
   });
 });
 
+describe('stale notice', () => {
+  it('when a subscribed symbol goes quiet, then the client is told it is stale, and the next tick is pushed as usual', async () => {
+    const local = await startProvider({ schema: db.schema, databaseUrl: db.url, topology, ws: { staleAfterMs: 1000 }, livePollIntervalMs: 100 });
+    try {
+      const c = await connect(local.wsUrl);
+      c.send({ type: 'subscribe', symbols: ['TSLA'] });
+      const snapshot = await c.waitForMessage((m) => m.type === 'price_update' && m.snapshot === true);
+      const stale = await c.waitForMessage((m) => m.type === 'stale', 10_000, 'stale notice');
+      const snapTimestamp = (snapshot.data as Record<string, PriceEntry>).TSLA!.timestamp;
+      expect(stale).toEqual({ type: 'stale', symbol: 'TSLA', since: new Date(snapTimestamp).toISOString() });
+      await publishOne('TSLA');
+      await waitFor(() => liveFor(c, 'TSLA').length === 1, 10_000, 'next TSLA tick');
+    } finally {
+      await local.close();
+    }
+  });
+});
+
 describe('heartbeat and shutdown', () => {
   it('when a client stops answering pings, then it is terminated, while a live client stays', async () => {
     const local = await startProvider({ schema: db.schema, databaseUrl: db.url, topology, worker: false, ws: { pingIntervalMs: 150 } });

@@ -58,13 +58,14 @@ export class StoreWorker {
     });
   }
 
+  /** Lets the batch being written finish and ack; what is still pending goes back to the broker with the channel. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.offState?.();
     clearTimeout(this.timer);
     this.wakeRetry?.();
-    await this.subscription?.cancel();
     await this.draining;
+    this.offState?.();
+    await this.subscription?.cancel();
   }
 
   private abandonPending(): void {
@@ -76,6 +77,8 @@ export class StoreWorker {
   }
 
   private async accept(message: BusMessage): Promise<void> {
+    // Left unsettled: the broker hands it to another consumer once this one is gone.
+    if (this.stopped) return;
     const parsed = parseBusTick(message.body, message.headers);
     if (!parsed.ok) {
       this.opts.metrics.deadLettered.inc();
