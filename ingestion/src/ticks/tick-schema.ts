@@ -74,7 +74,8 @@ export function transformAndValidate(candidates: unknown[], defaultSource: Sourc
     if (error) {
       const field = error.path.replace(/^\//, '').split('/')[0] ?? '';
       const reason = REASON_BY_FIELD[field] ?? 'invalid_shape';
-      const what = field ? `${field}: ${error.message}` : error.message;
+      const detail = field === 'timestamp' && typeof error.value === 'string' ? 'expected an ISO-8601 date-time with a zone, e.g. 2024-09-14T12:34:56Z' : error.message;
+      const what = field ? `${field}: ${detail}` : detail;
       reject(reason, `${what} (got ${describe(error.value)})`);
       return;
     }

@@ -21,7 +21,7 @@ export function fixture(path: string): string {
 
 /** A local HTTP server answering with recorded source responses; it records every request it got. */
 export class FixtureServer {
-  readonly requests: { url: URL; headers: http.IncomingHttpHeaders }[] = [];
+  readonly requests: { url: URL; headers: http.IncomingHttpHeaders; at: number }[] = [];
   private readonly server: http.Server;
   private readonly hanging = new Set<http.ServerResponse>();
   url = '';
@@ -29,7 +29,7 @@ export class FixtureServer {
   constructor(private route: FixtureRoute) {
     this.server = http.createServer((req, res) => {
       const url = new URL(req.url ?? '/', this.url);
-      this.requests.push({ url, headers: req.headers });
+      this.requests.push({ url, headers: req.headers, at: Date.now() });
       const r = this.route(url, req);
       if (r.hang) {
         this.hanging.add(res);
