@@ -44,7 +44,8 @@ export const IngestionConfig = Type.Object({
 export type IngestionConfig = Static<typeof IngestionConfig>;
 
 const Symbols = Type.Array(Type.String({ minLength: 1 }));
-const HttpSourceFile = Type.Partial(Type.Object({ baseUrl: Type.String({ pattern: '^https?://' }), intervalMs: Type.Integer({ minimum: 100 }), symbols: Symbols }));
+const strict = { additionalProperties: false };
+const HttpSourceFile = Type.Partial(Type.Object({ baseUrl: Type.String({ pattern: '^https?://' }), intervalMs: Type.Integer({ minimum: 100 }), symbols: Symbols }), strict);
 
 export const HtmlSelectorsSchema = Type.Object(
   {
@@ -63,13 +64,16 @@ export const IngestionFileConfig = Type.Object(
     sources: Type.Optional(Type.Array(Type.String())),
     symbols: Type.Optional(Symbols),
     pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100 })),
-    simulated: Type.Optional(Type.Partial(Type.Object({ seed: Type.Integer(), tickMs: Type.Integer({ minimum: 10 }), symbols: Symbols }))),
+    simulated: Type.Optional(Type.Partial(Type.Object({ seed: Type.Integer(), tickMs: Type.Integer({ minimum: 10 }), symbols: Symbols }), strict)),
     stooq: Type.Optional(HttpSourceFile),
     yahoo: Type.Optional(HttpSourceFile),
     alphavantage: Type.Optional(HttpSourceFile),
     finnhub: Type.Optional(HttpSourceFile),
     html: Type.Optional(
-      Type.Partial(Type.Object({ url: Type.String({ pattern: '^https?://' }), intervalMs: Type.Integer({ minimum: 100 }), symbols: Symbols, selectors: HtmlSelectorsSchema })),
+      Type.Partial(
+        Type.Object({ url: Type.String({ pattern: '^https?://' }), intervalMs: Type.Integer({ minimum: 100 }), symbols: Symbols, selectors: HtmlSelectorsSchema }),
+        strict,
+      ),
     ),
   },
   { additionalProperties: false },

@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryBroker, RabbitBus, type BusMessage } from '@lizards/lib';
+import { EmbeddedRawStore } from '../src/raw-store/embedded-raw-store.js';
+import { SimulatedSource } from '../src/sources/simulated-source.js';
+import { buildTestApp } from './support/ingestion-harness.js';
+import { waitFor } from './support/wait-for.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('the raw store as the outbox across a restart', () => {
+  it('when ticks were stored while no broker was reachable, then a restarted instance publishes them from the persisted store and /ready follows the bus', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lz-outbox-'));
+    dirs.push(dir);
+    const symbols = ['AAPL', 'MSFT', 'NVDA'];
+
+    // First life: a broker that never answers (nothing listens on port 1).
+    const unreachable = RabbitBus.create({ url: 'amqp://guest:guest@127.0.0.1:1', minBackoffMs: 1000, maxBackoffMs: 5000 });
+    const first = buildTestApp({
+      sources: [new SimulatedSource({ seed: 3, tickMs: 1000, symbols })],
+      bus: unreachable,
+      rawStore: new EmbeddedRawStore({ maxDocuments: 100, retentionDays: 7, dataDir: dir }),
+    });
+    await first.app.ready();
+    for (let i = 0; i < 3; i++) await first.app.ingestion.scheduler.pollNow('simulated');
+    expect(await first.rawStore.outboxDepth()).toBe(3);
+    const ready = await first.app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ status: 'not ready', checks: { bus: 'disconnected', raw_store: 'ok' } });
+    const metrics = (await first.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^ingestion_outbox_depth 3$/m);
+    const stored = (await first.rawStore.recent({ limit: 10 })).flatMap((d) => d.ticks.map((t) => `${t.source}:${t.symbol}:${t.timestamp}`));
+    await first.app.close();
+
+    // Second life: same data directory, a working bus.
+    const broker = new MemoryBroker();
+    const observer = broker.connect();
+    await observer.declare({ exchanges: [{ name: 'prices', type: 'topic' }], queues: [{ name: 'observer', bindings: [{ exchange: 'prices', pattern: '#' }] }] });
+    const received: BusMessage[] = [];
+    await observer.consume('observer', (m) => {
+      received.push(m);
+      m.ack();
+    }, { prefetch: 100 });
+    const second = buildTestApp({
+      bus: broker.connect(),
+      rawStore: new EmbeddedRawStore({ maxDocuments: 100, retentionDays: 7, dataDir: dir }),
+    });
+    await second.app.ready();
+    await waitFor(async () => (await second.rawStore.outboxDepth()) === 0, 10_000, 'the outbox draining after the restart');
+    await waitFor(() => received.length === 9, 5000, 'the nine stored ticks');
+    expect(received.map((m) => m.messageId).sort()).toEqual(stored.sort());
+    expect((await second.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+    await second.app.close();
+    await observer.close();
+  });
+});
