@@ -4,4 +4,3 @@ export const UnknownSymbolError = createError('LZ_ERR_PROVIDER_UNKNOWN_SYMBOL', 
 export const BadRangeError = createError('LZ_ERR_PROVIDER_BAD_RANGE', 'Bad range: %s', 400);
 export const InvalidSessionError = createError('LZ_ERR_PROVIDER_INVALID_SESSION', 'Missing, invalid or expired session token', 401);
 export const OriginNotAllowedError = createError('LZ_ERR_PROVIDER_ORIGIN_NOT_ALLOWED', 'Origin not allowed: %s', 403);
-export const StoreUnavailableError = createError('LZ_ERR_PROVIDER_STORE_UNAVAILABLE', 'Price store unavailable: %s', 503);

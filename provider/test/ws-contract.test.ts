@@ -153,6 +153,20 @@ describe('metrics', () => {
   });
 });
 
+describe('in memory (injectWS)', () => {
+  it('when a socket is injected without a network, then the same protocol answers', async () => {
+    const ws = await provider.app.injectWS('/ws');
+    const got: string[] = [];
+    ws.on('message', (d: Buffer) => got.push(d.toString()));
+    ws.send(JSON.stringify({ type: 'subscribe', symbols: ['XYZ', 'MSFT'] }));
+    await waitFor(() => got.length >= 3, 10_000, 'error, ack and snapshot');
+    expect(got[0]).toBe('{"type":"error","message":"Invalid stock symbol: XYZ"}');
+    expect(JSON.parse(got[1]!)).toEqual({ type: 'subscribed', symbols: ['MSFT'], rejected: [{ symbol: 'XYZ', reason: 'unknown symbol' }] });
+    expect(JSON.parse(got[2]!)).toMatchObject({ type: 'price_update', snapshot: true });
+    ws.terminate();
+  });
+});
+
 describe('stale notice', () => {
   it('when a subscribed symbol goes quiet, then the client is told it is stale, and the next tick is pushed as usual', async () => {
     const local = await startProvider({ schema: db.schema, databaseUrl: db.url, topology, ws: { staleAfterMs: 1000 }, livePollIntervalMs: 100 });

@@ -31,7 +31,6 @@ export class LiveFeed {
   private reading: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  private listening = true;
 
   constructor(private readonly opts: LiveFeedOptions) {}
 
@@ -72,11 +71,6 @@ export class LiveFeed {
     await this.reading;
   }
 
-  /** True while the store can be read. */
-  get healthy(): boolean {
-    return this.listening;
-  }
-
   /** Reads whatever was committed after the cursor; coalesces calls made while a read runs. */
   poke(): Promise<void> {
     if (this.stopped) return Promise.resolve();
@@ -99,14 +93,12 @@ export class LiveFeed {
     try {
       for (;;) {
         const ticks = await this.opts.repository.ticksAfter({ after: String(this.current), limit: pageSize });
-        this.listening = true;
         if (ticks.length === 0 || this.stopped) return;
         this.current = BigInt(ticks[ticks.length - 1]!.seq);
         this.opts.onTicks(ticks);
         if (ticks.length < pageSize) return;
       }
     } catch (err) {
-      this.listening = false;
       this.opts.log.warn({ err }, 'live feed read failed; will retry');
     }
   }
