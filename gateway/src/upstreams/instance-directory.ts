@@ -110,8 +110,12 @@ export class InstanceDirectory {
         // The first query, and the first after a failure, answer at once; then each blocks until membership
         // changes or the wait ends (the periodic refresh).
         const waitMs = state.known && state.reachable ? this.opts.watchWaitMs : 0;
+        const started = Date.now();
+        const previousIndex = state.index;
         const result = await this.opts.registry.watch(serviceId, state.index, waitMs);
         if (this.stopped) return;
+        // A registry that answers a blocking query at once without a change must not make this loop spin.
+        const spun = waitMs > 0 && result.index === previousIndex && Date.now() - started < waitMs / 2;
         if (!state.reachable && state.attempted) {
           this.opts.log.info({ serviceId }, 'registry reachable again');
           if (state.known) state.graceUntil = Date.now() + this.opts.recoveryGraceMs;
@@ -122,6 +126,7 @@ export class InstanceDirectory {
         state.index = result.index;
         this.update(serviceId, state, Date.now() < state.graceUntil ? this.withLastKnown(state, result.instances) : result.instances);
         state.settleFirst();
+        if (spun) await this.pause(this.opts.retryMs);
       } catch (err) {
         if (this.stopped) return;
         if (state.reachable || !state.attempted) {

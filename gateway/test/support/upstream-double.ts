@@ -62,7 +62,6 @@ export async function startUpstream(opts: {
       reply.header('keep-alive', 'timeout=5');
       reply.header('x-secret-hop', 'must not pass');
       reply.header('proxy-authenticate', 'Basic');
-      reply.header('trailer', 'x-checksum');
       reply.header('x-end-to-end', 'kept');
     }
     reply.code(q.status ? Number(q.status) : 200);
