@@ -44,6 +44,8 @@ export interface ProviderAppOptions {
   livePollIntervalMs: number;
   logger?: FastifyServerOptions['logger'];
   metricsRegistry?: Registry;
+  /** Releases the adapters (bus, store) once the worker and the live feed have stopped. */
+  releaseResources?: () => Promise<void>;
   /** Further /ready checks (e.g. the store's own). */
   readiness?: Record<string, ReadinessCheck>;
 }
@@ -168,6 +170,7 @@ export function buildProviderApp(opts: ProviderAppOptions): FastifyInstance {
   app.addHook('onClose', async () => {
     await worker?.stop();
     await liveFeed.stop();
+    await opts.releaseResources?.();
   });
 
   return app;

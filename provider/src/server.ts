@@ -50,10 +50,10 @@ const app = buildProviderApp({
   },
   livePollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
   logger,
-});
-app.addHook('onClose', async () => {
-  await bus.close();
-  await store.close();
+  releaseResources: async () => {
+    await bus.close();
+    await store.close();
+  },
 });
 if (!config.SESSION_SECRET) app.log.warn('SESSION_SECRET is not set: session tokens are only valid on this instance');
 

@@ -2,9 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { RabbitBus } from '@lizards/lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSchema, deleteTopology, runId, TEST_AMQP_URL, testTopology } from './support/backends.js';
-import { TestClient } from './support/provider-harness.js';
+import { connectBus, TestClient } from './support/provider-harness.js';
+import { makeTicks, publishTicks } from './support/ticks.js';
 import { waitFor } from './support/wait-for.js';
 
 // Runs the built output: `npx tsc -b` first.
@@ -15,6 +17,7 @@ const run = runId();
 const topology = testTopology(run);
 let db: Awaited<ReturnType<typeof createTestSchema>>;
 const children: ChildProcess[] = [];
+let publisher: RabbitBus | undefined;
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -51,6 +54,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await publisher?.close();
   await db?.drop();
   await deleteTopology(topology);
 });
@@ -85,11 +89,16 @@ describe('node provider/dist/server.js', () => {
     expect(services.instances.map((i) => i.port_number)).toContain(new URL(url).port);
     await waitFor(async () => (await fetch(`${url}/ready`)).ok, 10_000, 'ready');
 
+    publisher = await connectBus();
+    await publishTicks(publisher, topology.pricesExchange, makeTicks('AAPL', 1));
+    await waitFor(async () => (await fetch(`${url}/prices/AAPL`)).ok, 10_000, 'first tick stored');
     const session = (await (await fetch(`${url}/session`, { method: 'POST' })).json()) as { websocket_url: string };
     const client = new TestClient(session.websocket_url);
     await client.open();
     client.send({ type: 'subscribe', symbols: ['AAPL'] });
-    await client.waitForMessage((m) => m.type === 'subscribed');
+    await client.waitForMessage((m) => m.type === 'price_update' && m.snapshot === true);
+    await publishTicks(publisher, topology.pricesExchange, makeTicks('AAPL', 1, { startIndex: 1 }));
+    await waitFor(() => client.liveTicks().length === 1, 10_000, 'live tick through the process');
 
     provider.child.kill('SIGTERM');
     expect(await client.waitForClose()).toBe(1001);
