@@ -38,6 +38,7 @@ export const IngestionConfig = Type.Object({
   RAW_RETENTION_DAYS: Type.Number({ default: 7, exclusiveMinimum: 0 }),
   RAW_STORE_DIR: Type.Optional(Type.String({ minLength: 1 })),
   RAW_STORE_MAX_DOCS: Type.Integer({ default: 10_000, minimum: 10 }),
+  RAW_RECOVER_AFTER_MS: Type.Integer({ default: 60_000, minimum: 0, description: 'at start, unprocessed raw documents older than this are processed' }),
   GRPC_PORT: Type.Integer({ default: 0, minimum: 0, maximum: 65535 }),
   GRPC_MAX_MESSAGE_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024 }),
 });

@@ -41,6 +41,7 @@ export function ingestionSettings(config: IngestionConfig): IngestionSettings {
     backoffBaseMs: config.BACKOFF_BASE_MS,
     backoffMaxMs: config.BACKOFF_MAX_MS,
     maxFutureSkewMs: config.TICK_MAX_FUTURE_SKEW_MS,
+    recoverAfterMs: config.RAW_RECOVER_AFTER_MS,
     grpc: { host: config.HOST, port: config.GRPC_PORT, maxMessageBytes: config.GRPC_MAX_MESSAGE_BYTES },
   };
 }

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBroker, RabbitBus, type BusMessage } from '@lizards/lib';
 import { EmbeddedRawStore } from '../src/raw-store/embedded-raw-store.js';
+import { HttpFetcher } from '../src/sources/http-fetcher.js';
 import { SimulatedSource } from '../src/sources/simulated-source.js';
+import { StooqSource } from '../src/sources/stooq-source.js';
+import { fixture } from './support/fixture-server.js';
 import { buildTestApp } from './support/ingestion-harness.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -56,6 +59,44 @@ describe('the raw store as the outbox across a restart', () => {
     expect(received.map((m) => m.messageId).sort()).toEqual(stored.sort());
     expect((await second.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
     await second.app.close();
+    await observer.close();
+  });
+
+  it('when documents were stored raw but never processed (the process died in between), then the next start parses, validates and publishes them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lz-outbox-'));
+    dirs.push(dir);
+    const crashed = new EmbeddedRawStore({ maxDocuments: 100, retentionDays: 7, dataDir: dir });
+    await crashed.start();
+    const fetchedAt = new Date(Date.now() - 5000);
+    const stooqDoc = await crashed.insert({
+      source: 'stooq',
+      url: 'https://stooq.com/q/l/?s=aapl.us+msft.us+brk-b.us&f=sd2t2ohlcv&h&e=csv',
+      fetched_at: fetchedAt,
+      status: 200,
+      content_type: 'text/csv',
+      body: fixture('stooq/quotes.csv'),
+      symbols: ['AAPL', 'MSFT', 'BRK.B'],
+    });
+    const grpcDoc = await crashed.insert({ source: 'grpc', url: 'grpc://x', fetched_at: fetchedAt, status: 200, body: '{"symbol":"IBM","price":214.79,"timestamp":"2024-09-13T20:00:00Z"}' });
+    await crashed.close();
+
+    const broker = new MemoryBroker();
+    const observer = broker.connect();
+    await observer.declare({ exchanges: [{ name: 'prices', type: 'topic' }], queues: [{ name: 'observer', bindings: [{ exchange: 'prices', pattern: '#' }] }] });
+    const stooq = new StooqSource({ baseUrl: 'https://stooq.com/', intervalMs: 60_000, symbols: ['AAPL', 'MSFT', 'BRK.B'], fetcher: new HttpFetcher({ maxBodyBytes: 1000 }) });
+    const restarted = buildTestApp({
+      sources: [stooq],
+      bus: broker.connect(),
+      rawStore: new EmbeddedRawStore({ maxDocuments: 100, retentionDays: 7, dataDir: dir }),
+      settings: { recoverAfterMs: 1000 },
+    });
+    await restarted.app.ready();
+    await waitFor(async () => (await restarted.rawStore.outboxDepth()) === 0, 10_000, 'the recovered documents published');
+    expect(await restarted.rawStore.get(stooqDoc)).toMatchObject({ processed: true, published: true, ticks: [{ symbol: 'AAPL' }, { symbol: 'MSFT' }, { symbol: 'BRK.B' }] });
+    expect(await restarted.rawStore.get(grpcDoc)).toMatchObject({ processed: true, published: true, ticks: [{ symbol: 'IBM', source: 'grpc' }] });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(broker.depth('observer')).toBe(4);
+    await restarted.app.close();
     await observer.close();
   });
 });

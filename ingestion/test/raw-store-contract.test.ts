@@ -132,6 +132,18 @@ describe.each(adapters)('raw store contract: $name', ({ name, skip, make, cleanu
       expect(await store.recent({ limit: 1 })).toHaveLength(1);
     });
 
+    it('when documents were never processed, then unprocessed() gives those fetched before the cut-off, oldest first', async () => {
+      await open();
+      const old = await store.insert(doc({ symbols: ['AAPL'] }));
+      const done = await store.insert(doc());
+      await store.recordOutcome(done, { ticks: [], rejections: [], problems: [] });
+      const cutoff = new Date(t + 500);
+      await store.insert(doc());
+      const found = await store.unprocessed(10, cutoff);
+      expect(found.map((d) => d.id)).toEqual([old]);
+      expect(found[0]!.symbols).toEqual(['AAPL']);
+    });
+
     it('when the same outcome is recorded twice, then the first one stands', async () => {
       await open();
       const id = await store.insert(doc());

@@ -1,4 +1,5 @@
 import { InvalidContentError } from '../errors.js';
+import type { ParsedDocument } from '../sources/source.js';
 
 const CSV_COLUMNS = new Set(['symbol', 'price', 'timestamp', 'source', 'volume']);
 const REQUIRED_COLUMNS = ['symbol', 'price', 'timestamp'];
@@ -64,4 +65,14 @@ export function parseContent(content: string): ParsedContent {
     return { format: 'json', candidates: [json] };
   }
   return { format: 'csv', candidates: parseCsv(text) };
+}
+
+/** ProcessData content as a parsed document: unreadable content is a `malformed_content` problem, not an exception. */
+export function parseContentDocument(content: string): ParsedDocument & { format?: ParsedContent['format'] } {
+  try {
+    const parsed = parseContent(content);
+    return { candidates: parsed.candidates, problems: [], format: parsed.format };
+  } catch (err) {
+    return { candidates: [], problems: [{ reason: 'malformed_content', message: (err as Error).message }] };
+  }
 }

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { loadDataProcessor, type ProcessingResponse, type RawData } from '@lizards/proto';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import type { ParsedDocument } from '../sources/source.js';
-import { parseContent } from './content-parser.js';
+import { parseContentDocument } from './content-parser.js';
 
 export interface DataProcessorServerOptions {
   pipeline: IngestPipeline;
@@ -75,13 +75,9 @@ export class DataProcessorServer {
     const outcome = await this.opts.pipeline.ingest(
       { source: 'grpc', url: GRPC_DOCUMENT_URL, fetched_at: new Date(), status: 200, body: content },
       (): ParsedDocument => {
-        try {
-          const parsed = parseContent(content);
-          format = parsed.format;
-          return { candidates: parsed.candidates, problems: [] };
-        } catch (err) {
-          return { candidates: [], problems: [{ reason: 'malformed_content', message: (err as Error).message }] };
-        }
+        const parsed = parseContentDocument(content);
+        format = parsed.format;
+        return parsed;
       },
     );
     const accepted = outcome.accepted.length;

@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { IngestionMetrics } from '../ingestion-metrics.js';
 import type { OutboxPublisher } from '../outbox/outbox-publisher.js';
-import type { NewRawDocument } from '../raw-store/raw-store.js';
-import type { RawStore } from '../raw-store/raw-store.js';
+import type { NewRawDocument, RawDocument, RawStore } from '../raw-store/raw-store.js';
 import type { ParsedDocument, SourceProblem } from '../sources/source.js';
 import { transformAndValidate } from '../ticks/tick-schema.js';
 import type { Rejection, Tick } from '../ticks/tick.js';
@@ -59,5 +58,37 @@ export class IngestPipeline {
     metrics.ticksAccepted.inc({ source }, accepted.length);
     const published = accepted.length > 0 ? await this.opts.publisher.publish({ id: documentId, ticks: accepted }) : true;
     return { documentId, accepted, rejections, problems: parsed.problems, published };
+  }
+
+  /**
+   * Finishes documents that were stored raw but never processed (the process stopped in between): parses,
+   * validates and records them, leaving their ticks in the outbox for the publisher. Only documents fetched
+   * before `before` are taken, so documents another instance is processing right now are left alone.
+   */
+  async recover(parserFor: (document: RawDocument) => (() => ParsedDocument) | undefined, before: Date): Promise<number> {
+    const { store, log } = this.opts;
+    let recovered = 0;
+    for (;;) {
+      const page = await store.unprocessed(100, before);
+      if (page.length === 0) break;
+      for (const document of page) {
+        const parse = parserFor(document);
+        let parsed: ParsedDocument;
+        try {
+          parsed = parse ? parse() : { candidates: [], problems: [{ reason: 'bad_response', message: `no parser for source ${document.source} any more` }] };
+        } catch (err) {
+          parsed = { candidates: [], problems: [{ reason: 'bad_response', message: `unparseable: ${(err as Error).message}`.slice(0, 200) }] };
+        }
+        const { accepted, rejections } = transformAndValidate(parsed.candidates, document.source, {
+          maxFutureSkewMs: this.opts.maxFutureSkewMs,
+          ...(this.opts.now ? { now: this.opts.now } : {}),
+        });
+        await store.recordOutcome(document.id, { ticks: accepted, rejections, problems: parsed.problems });
+        this.opts.metrics.ticksAccepted.inc({ source: document.source }, accepted.length);
+        recovered++;
+      }
+    }
+    if (recovered > 0) log.warn({ documents: recovered }, 'processed raw documents left unprocessed by an earlier run');
+    return recovered;
   }
 }

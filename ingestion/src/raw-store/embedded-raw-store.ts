@@ -106,6 +106,15 @@ export class EmbeddedRawStore implements RawStore {
     return out;
   }
 
+  async unprocessed(limit: number, before: Date): Promise<RawDocument[]> {
+    const out: RawDocument[] = [];
+    for (const doc of this.docs.values()) {
+      if (out.length >= limit) break;
+      if (!doc.processed && doc.fetched_at < before) out.push(doc);
+    }
+    return out;
+  }
+
   async outboxDepth(): Promise<number> {
     return this.pending;
   }

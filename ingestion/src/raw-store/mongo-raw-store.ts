@@ -71,6 +71,15 @@ export class MongoRawStore implements RawStore {
     return docs.map((d) => toDocument(d as StoredDocument));
   }
 
+  async unprocessed(limit: number, before: Date): Promise<RawDocument[]> {
+    const docs = await this.collection
+      .find({ published: false, processed: false, fetched_at: { $lt: before } })
+      .sort({ fetched_at: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map((d) => toDocument(d as StoredDocument));
+  }
+
   async outboxDepth(): Promise<number> {
     return this.collection.countDocuments({ published: false, processed: true });
   }

@@ -10,6 +10,8 @@ export interface NewRawDocument {
   status: number;
   content_type?: string | undefined;
   body: string;
+  /** The symbols the request asked for (polled sources), so the document can be parsed again later. */
+  symbols?: string[] | undefined;
 }
 
 /**
@@ -45,6 +47,8 @@ export interface RawStore {
   markPublished(ids: readonly string[], at: Date): Promise<void>;
   /** Processed documents whose ticks await a broker confirm, oldest first. */
   unpublished(limit: number): Promise<RawDocument[]>;
+  /** Documents stored but never processed (the process stopped in between), fetched before `before`, oldest first. */
+  unprocessed(limit: number, before: Date): Promise<RawDocument[]>;
   /** How many documents await publishing (the outbox depth). */
   outboxDepth(): Promise<number>;
   get(id: string): Promise<RawDocument | undefined>;
@@ -55,7 +59,7 @@ export interface RawStore {
 }
 
 /** The raw-store form of a fetched document. */
-export function rawDocumentOf(fetched: FetchedDocument): NewRawDocument {
+export function rawDocumentOf(fetched: FetchedDocument, symbols: readonly string[]): NewRawDocument {
   return {
     source: fetched.source,
     url: fetched.url,
@@ -63,5 +67,6 @@ export function rawDocumentOf(fetched: FetchedDocument): NewRawDocument {
     status: fetched.status,
     content_type: fetched.contentType,
     body: fetched.body,
+    symbols: [...symbols],
   };
 }

@@ -183,7 +183,7 @@ export class Scheduler {
     }
     status.fetches++;
     metrics.fetches.inc({ source: source.id, outcome: document.status < 400 ? 'ok' : 'http_error' });
-    const outcome = await this.opts.pipeline.ingest(rawDocumentOf(document), () => source.parse(document, request));
+    const outcome = await this.opts.pipeline.ingest(rawDocumentOf(document, request.symbols), () => source.parse(document, request));
     status.documents++;
     status.ticks_accepted += outcome.accepted.length;
     status.ticks_rejected += outcome.rejections.length;

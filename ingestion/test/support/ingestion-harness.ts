@@ -15,6 +15,7 @@ export const testSettings = (overrides: Partial<IngestionSettings> = {}): Ingest
   backoffBaseMs: 100,
   backoffMaxMs: 1000,
   maxFutureSkewMs: 10_000,
+  recoverAfterMs: 0,
   grpc: false,
   ...overrides,
 });
