@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RabbitBus } from '@lizards/lib';
 import { openPostgresPriceStore } from '../src/store/postgres-price-store.js';
 import { createTestSchema, deleteTopology, runId, testTopology } from './support/backends.js';
-import { connectBus, startProvider } from './support/provider-harness.js';
+import { connectBus, startProvider, TestClient } from './support/provider-harness.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { makeTicks, publishTicks } from './support/ticks.js';
 import { waitFor } from './support/wait-for.js';
@@ -42,6 +42,10 @@ describe('database outage', () => {
     try {
       await publishTicks(publisher, topology.pricesExchange, makeTicks('AAPL', 50));
       await waitFor(async () => (await stored('AAPL')) === 50, 10_000, 'first ticks stored');
+      const client = new TestClient(provider.wsUrl);
+      await client.open();
+      client.send({ type: 'subscribe', symbols: ['AAPL'] });
+      await client.waitForMessage((m) => m.type === 'price_update' && m.snapshot === true);
 
       await proxy.cut();
       await publishTicks(publisher, topology.pricesExchange, makeTicks('AAPL', 300, { startIndex: 50 }));
@@ -56,6 +60,12 @@ describe('database outage', () => {
       await waitFor(async () => (await stored('AAPL')) === 350, 20_000, 'backlog stored after the outage');
       await waitFor(async () => (await provider.app.inject('/ready')).statusCode === 200, 10_000, 'ready again');
       expect(await stored('AAPL')).toBe(350);
+      // The subscribed client gets the backlog once it is committed, in order, each tick once.
+      await waitFor(() => client.liveTicks().length >= 300, 10_000, 'backlog pushed');
+      expect(client.liveTicks().map((t) => t.entry.timestamp)).toEqual(
+        makeTicks('AAPL', 300, { startIndex: 50 }).map((t) => t.timestamp.replace('.000Z', 'Z')),
+      );
+      client.close();
     } finally {
       await provider.close();
     }

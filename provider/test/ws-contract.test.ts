@@ -69,17 +69,18 @@ describe('subscribe', () => {
 
   it('when a symbol is unknown, then the exact contract error is sent and the valid symbols are subscribed', async () => {
     const c = await connect();
-    c.send({ type: 'subscribe', symbols: ['AAPL', 'XYZ', 'bad symbol'] });
+    c.send({ type: 'subscribe', symbols: ['aapl', 'XYZ', 'bad symbol'] });
     const ack = await c.waitForMessage((m) => m.type === 'subscribed');
     expect(ack).toEqual({
       type: 'subscribed',
       symbols: ['AAPL'],
       rejected: [
         { symbol: 'XYZ', reason: 'unknown symbol' },
-        { symbol: 'BAD SYMBOL', reason: 'invalid symbol' },
+        { symbol: 'bad symbol', reason: 'invalid symbol' },
       ],
     });
     expect(c.raw).toContain('{"type":"error","message":"Invalid stock symbol: XYZ"}');
+    expect(c.raw).toContain('{"type":"error","message":"Invalid stock symbol: bad symbol"}');
     await publishOne('AAPL');
     await waitFor(() => liveFor(c, 'AAPL').length === 1, 10_000, 'live AAPL');
   });

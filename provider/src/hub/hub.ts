@@ -132,7 +132,10 @@ export class Hub {
   }
 
   private async subscribe(client: ClientConnection, msg: SubscribeMessage): Promise<void> {
-    const requested = [...new Set(msg.symbols.map((s) => s.trim().toUpperCase()))];
+    // Lower case is accepted ("aapl" is AAPL); rejections name the symbol as the client wrote it.
+    const asWritten = new Map<string, string>();
+    for (const s of msg.symbols) if (!asWritten.has(s.trim().toUpperCase())) asWritten.set(s.trim().toUpperCase(), s);
+    const requested = [...asWritten.keys()];
     const added = requested.filter((s) => !client.symbols.has(s));
     if (client.symbols.size + added.length > this.opts.maxSymbols) {
       client.protocolError(`Too many symbols: at most ${this.opts.maxSymbols} per connection`);
@@ -143,8 +146,8 @@ export class Hub {
     const rejected: { symbol: string; reason: string }[] = [];
     const accepted: string[] = [];
     for (const s of requested) {
-      if (!symbolPattern.test(s)) rejected.push({ symbol: s, reason: 'invalid symbol' });
-      else if (!known.has(s)) rejected.push({ symbol: s, reason: 'unknown symbol' });
+      if (!symbolPattern.test(s)) rejected.push({ symbol: asWritten.get(s)!, reason: 'invalid symbol' });
+      else if (!known.has(s)) rejected.push({ symbol: asWritten.get(s)!, reason: 'unknown symbol' });
       else accepted.push(s);
     }
     for (const r of rejected) client.sendError(`Invalid stock symbol: ${r.symbol}`);
