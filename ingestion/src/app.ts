@@ -16,6 +16,7 @@ export interface IngestionSettings {
   exchange: string;
   publishBatchSize: number;
   outboxRetryMs: number;
+  publishTimeoutMs: number;
   fetchTimeoutMs: number;
   fetchConcurrency: number;
   backoffBaseMs: number;
@@ -87,6 +88,7 @@ export function buildIngestionApp(opts: IngestionAppOptions): FastifyInstance {
     exchange: settings.exchange,
     batchSize: settings.publishBatchSize,
     retryMs: settings.outboxRetryMs,
+    publishTimeoutMs: settings.publishTimeoutMs,
     metrics,
     log,
   });

@@ -33,6 +33,7 @@ export const IngestionConfig = Type.Object({
   PRICES_EXCHANGE: Type.String({ default: 'prices', minLength: 1 }),
   PUBLISH_BATCH_SIZE: Type.Integer({ default: 500, minimum: 1 }),
   OUTBOX_RETRY_MS: Type.Integer({ default: 5000, minimum: 50 }),
+  PUBLISH_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 10, description: 'how long a poll or gRPC call waits for a confirm before leaving its ticks to the outbox' }),
   MONGO_URL: Type.Optional(Type.String({ pattern: '^mongodb(\\+srv)?://' })),
   MONGO_DB: Type.String({ default: 'lizards', minLength: 1 }),
   RAW_RETENTION_DAYS: Type.Number({ default: 7, exclusiveMinimum: 0 }),

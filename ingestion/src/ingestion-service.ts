@@ -36,6 +36,7 @@ export function ingestionSettings(config: IngestionConfig): IngestionSettings {
     exchange: config.PRICES_EXCHANGE,
     publishBatchSize: config.PUBLISH_BATCH_SIZE,
     outboxRetryMs: config.OUTBOX_RETRY_MS,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     fetchTimeoutMs: config.FETCH_TIMEOUT_MS,
     fetchConcurrency: config.FETCH_CONCURRENCY,
     backoffBaseMs: config.BACKOFF_BASE_MS,

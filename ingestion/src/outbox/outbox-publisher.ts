@@ -13,6 +13,8 @@ export interface OutboxPublisherOptions {
   batchSize: number;
   /** How often a non-empty outbox is retried while the bus stays connected (e.g. after a failed confirm). */
   retryMs: number;
+  /** How long a fresh document's caller waits for the confirm before leaving the document to the outbox. */
+  publishTimeoutMs: number;
   metrics: IngestionMetrics;
   log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'debug'>;
 }
@@ -55,19 +57,32 @@ export class OutboxPublisher {
     await this.draining;
   }
 
-  /** Publishes one freshly stored document; false when it was left in the outbox for later. */
+  /**
+   * Publishes one freshly stored document; false when it was left in the outbox for later. A broker that takes
+   * longer than `publishTimeoutMs` to confirm does not hold the caller (a poll, a gRPC call): the attempt goes on
+   * in the background and the document stays claimed until it settles.
+   */
   async publish(document: Pick<RawDocument, 'id' | 'ticks'>): Promise<boolean> {
     if (this.stopped || this.opts.bus.state !== 'connected' || this.inFlight.has(document.id)) return false;
     this.inFlight.add(document.id);
-    try {
+    const attempt = (async () => {
       await this.send(document.ticks);
       await this.opts.store.markPublished([document.id], new Date());
       return true;
-    } catch (err) {
-      this.opts.log.warn({ err, documentId: document.id }, 'publish failed; the outbox keeps the ticks');
-      return false;
+    })()
+      .catch((err: unknown) => {
+        this.opts.log.warn({ err, documentId: document.id }, 'publish failed; the outbox keeps the ticks');
+        return false;
+      })
+      .finally(() => this.inFlight.delete(document.id));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.opts.publishTimeoutMs);
+    });
+    try {
+      return await Promise.race([attempt, timeout]);
     } finally {
-      this.inFlight.delete(document.id);
+      clearTimeout(timer);
     }
   }
 

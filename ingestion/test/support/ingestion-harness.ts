@@ -10,6 +10,7 @@ export const testSettings = (overrides: Partial<IngestionSettings> = {}): Ingest
   exchange: 'prices',
   publishBatchSize: 100,
   outboxRetryMs: 200,
+  publishTimeoutMs: 5000,
   fetchTimeoutMs: 2000,
   fetchConcurrency: 4,
   backoffBaseMs: 100,
