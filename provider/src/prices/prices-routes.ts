@@ -65,7 +65,7 @@ async function pricesRoutes(app: FastifyInstance, opts: PricesRoutesOptions): Pr
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - defaultWindow);
     if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw new BadRangeError('from/to must be ISO-8601 date-times');
     if (from >= to) throw new BadRangeError('from must be before to');
-    return { from, to, closed: to.getTime() < now() };
+    return { from, to, closed: q.to !== undefined && to.getTime() < now() };
   };
   // A range that ended in the past no longer changes; the open end of "now" changes every tick.
   const cacheControl = (closed: boolean) => (closed ? 'public, max-age=300' : 'public, max-age=1');
