@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import WebSocket from 'ws';
+import { RabbitBus } from '@lizards/lib';
+import { startGateway, type RunningGateway } from './support/gateway-server.js';
+import { startRegistry, type RunningRegistry } from './support/registry-server.js';
+import { waitFor } from './support/wait-for.js';
+
+// The real provider, run from its built output (`npx tsc -b` first) with embedded PGlite and a real RabbitMQ.
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const providerServer = `${root}provider/dist/server.js`;
+const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+const run = randomUUID().slice(0, 8);
+const topology = { prices: `lz.${run}.prices`, store: `lz.${run}.prices.store`, live: `lz.${run}.prices.live` };
+
+/** Deletes the run's exchanges and queues (amqplib is lib's dependency; only clean-up needs it here). */
+async function deleteTopology(): Promise<void> {
+  const amqp = createRequire(`${root}lib/package.json`)('amqplib') as typeof import('amqplib');
+  const conn = await amqp.connect(AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    for (const q of [topology.store, `${topology.store}.dlq`]) await ch.deleteQueue(q).catch(() => undefined);
+    for (const e of [topology.prices, topology.live, `${topology.store}.dlx`]) await ch.deleteExchange(e).catch(() => undefined);
+    await ch.close().catch(() => undefined);
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+class Client {
+  readonly messages: Record<string, unknown>[] = [];
+  closed: { code: number; reason: string } | undefined;
+  readonly socket: WebSocket;
+  readonly opened: Promise<void>;
+
+  constructor(url: string) {
+    this.socket = new WebSocket(url);
+    this.socket.on('message', (data: Buffer) => this.messages.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    this.socket.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once('open', () => resolve());
+      this.socket.once('error', reject);
+    });
+  }
+
+  async until(count: number): Promise<Record<string, unknown>[]> {
+    await waitFor(() => this.messages.length >= count, { timeoutMs: 10_000, what: `${count} messages` });
+    return this.messages.slice(0, count);
+  }
+}
+
+describe('the real provider behind the gateway', () => {
+  let registry: RunningRegistry;
+  let gateway: RunningGateway;
+  let provider: ChildProcess;
+  let providerExit: Promise<number | null>;
+  let bus: RabbitBus;
+  let providerAddress: string;
+
+  const publish = (symbol: string, price: number, timestamp: string) =>
+    bus.publish(topology.prices, symbol, Buffer.from(JSON.stringify({ symbol, price, timestamp, source: 'simulated', volume: 100 })), {
+      messageId: `simulated:${symbol}:${timestamp}`,
+      headers: { 'x-published-at': Date.now() },
+    });
+
+  beforeAll(async () => {
+    expect(existsSync(providerServer), 'run `npx tsc -b` first').toBe(true);
+    registry = await startRegistry();
+    provider = spawn(process.execPath, [providerServer], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+        REGISTRY_URL: registry.url,
+        HEARTBEAT_INTERVAL_MS: '200',
+        AMQP_URL,
+        PRICES_EXCHANGE: topology.prices,
+        STORE_QUEUE: topology.store,
+        LIVE_EXCHANGE: topology.live,
+        SESSION_SECRET: `gateway-test-secret-${run}`,
+        LIVE_POLL_INTERVAL_MS: '200',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    providerExit = new Promise((resolve) => provider.on('exit', (code) => resolve(code)));
+    gateway = await startGateway({ REGISTRY_URL: registry.url });
+    const instance = await waitFor(() => gateway.app.gateway.directory.instances('provider')[0], { timeoutMs: 30_000, what: 'the provider to register' });
+    providerAddress = `${instance.ip_address}:${instance.port_number}`;
+    bus = RabbitBus.create({ url: AMQP_URL });
+    await bus.waitUntilConnected();
+    // Published again until stored: the provider may bind its queue only after registering (the store is idempotent).
+    await waitFor(
+      async () => {
+        await publish('AAPL', 150.23, '2024-09-14T12:34:56.000Z');
+        const res = await request(`${gateway.url}/prices/AAPL`);
+        await res.body.dump();
+        return res.statusCode === 200;
+      },
+      { timeoutMs: 20_000, intervalMs: 200, what: 'the first tick to be stored' },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    if (provider && provider.exitCode === null) provider.kill('SIGKILL');
+    await gateway?.close();
+    await bus?.close();
+    await registry?.close();
+    await deleteTopology();
+  });
+
+  it('when REST prices and a session are asked through the gateway, then the provider answers them, the session URL pointing at the gateway', async () => {
+    const price = await request(`${gateway.url}/prices/AAPL`);
+    expect(price.statusCode).toBe(200);
+    expect(await price.body.json()).toMatchObject({ symbol: 'AAPL', price: 150.23 });
+    const session = await request(`${gateway.url}/session`, { method: 'POST' });
+    expect(session.statusCode).toBe(200);
+    const { websocket_url } = (await session.body.json()) as { websocket_url: string };
+    expect(websocket_url).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${gateway.port}/ws\\?token=`));
+  });
+
+  it('when subscribe / price_update / unsubscribe run through the gateway, then the messages equal those of a direct connection', async () => {
+    const sessionUrl = async (base: string) =>
+      ((await (await request(`${base}/session`, { method: 'POST' })).body.json()) as { websocket_url: string }).websocket_url;
+    const viaGateway = new Client(await sessionUrl(gateway.url));
+    const direct = new Client(await sessionUrl(`http://${providerAddress}`));
+    await Promise.all([viaGateway.opened, direct.opened]);
+
+    for (const c of [viaGateway, direct]) c.socket.send(JSON.stringify({ type: 'subscribe', symbols: ['AAPL', 'XYZ1'] }));
+    await Promise.all([viaGateway.until(3), direct.until(3)]);
+    await publish('AAPL', 151.5, '2024-09-14T12:35:00.000Z');
+    await Promise.all([viaGateway.until(4), direct.until(4)]);
+    for (const c of [viaGateway, direct]) c.socket.send(JSON.stringify({ type: 'unsubscribe', symbols: ['AAPL'] }));
+    const [proxied, straight] = await Promise.all([viaGateway.until(5), direct.until(5)]);
+
+    expect(proxied).toEqual(straight);
+    expect(proxied.map((m) => m.type)).toEqual(['error', 'subscribed', 'price_update', 'price_update', 'unsubscribed']);
+    expect(proxied[0]).toEqual({ type: 'error', message: 'Invalid stock symbol: XYZ1' });
+    expect(proxied[3]).toMatchObject({ type: 'price_update', data: { AAPL: { price: 151.5 } } });
+
+    // Shutdown of the provider: both clients get the reconnect hint and the same close code.
+    provider.kill('SIGTERM');
+    await waitFor(() => viaGateway.closed && direct.closed, { timeoutMs: 15_000, what: 'both sockets closed' });
+    expect(viaGateway.messages.at(-1)).toEqual(direct.messages.at(-1));
+    expect(viaGateway.closed).toEqual(direct.closed);
+    expect(await providerExit).toBe(0);
+  });
+});
