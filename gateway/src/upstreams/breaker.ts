@@ -61,9 +61,4 @@ export class CircuitBreaker {
     if (this.probing || this.failures >= this.opts.failureThreshold) this.openedAt = this.now();
     this.probing = false;
   }
-
-  /** A request ended without telling anything about health (e.g. the client went away). */
-  release(): void {
-    this.probing = false;
-  }
 }
