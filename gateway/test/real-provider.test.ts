@@ -18,9 +18,22 @@ const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const run = randomUUID().slice(0, 8);
 const topology = { prices: `lz.${run}.prices`, store: `lz.${run}.prices.store`, live: `lz.${run}.prices.live` };
 
+/** The part of amqplib the clean-up uses. */
+interface Amqp {
+  connect(url: string): Promise<{
+    createChannel(): Promise<{
+      on(event: 'error', listener: () => void): void;
+      deleteQueue(queue: string): Promise<unknown>;
+      deleteExchange(exchange: string): Promise<unknown>;
+      close(): Promise<void>;
+    }>;
+    close(): Promise<void>;
+  }>;
+}
+
 /** Deletes the run's exchanges and queues (amqplib is lib's dependency; only clean-up needs it here). */
 async function deleteTopology(): Promise<void> {
-  const amqp = createRequire(`${root}lib/package.json`)('amqplib') as typeof import('amqplib');
+  const amqp = createRequire(`${root}lib/package.json`)('amqplib') as Amqp;
   const conn = await amqp.connect(AMQP_URL);
   try {
     const ch = await conn.createChannel();
