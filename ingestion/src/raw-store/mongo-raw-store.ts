@@ -27,7 +27,7 @@ export class MongoRawStore implements RawStore {
   private readonly collection: Collection<StoredDocument>;
 
   constructor(private readonly opts: MongoRawStoreOptions) {
-    this.client = new MongoClient(opts.url, { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMs ?? 5000 });
+    this.client = new MongoClient(opts.url, { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMs ?? 5000, ignoreUndefined: true });
     this.db = this.client.db(opts.dbName);
     this.collection = this.db.collection<StoredDocument>(opts.collection ?? 'raw_documents');
   }
