@@ -6,6 +6,7 @@ import { startUpstream, type UpstreamDouble } from './support/upstream-double.js
 import { waitFor } from './support/wait-for.js';
 
 const LEASE_TTL_MS = 1500;
+const COOL_OFF_MS = 2500;
 
 async function metric(gateway: RunningGateway, name: string): Promise<number> {
   const text = await (await request(`${gateway.url}/metrics`)).body.text();
@@ -29,7 +30,7 @@ describe('an instance that dies without deregistering', () => {
   beforeAll(async () => {
     registry = await startRegistry({ leaseTtlMs: LEASE_TTL_MS });
     upstreams = await Promise.all(['a', 'b', 'c'].map((id) => startUpstream({ id, registryUrl: registry.url })));
-    gateway = await startGateway({ REGISTRY_URL: registry.url, BREAKER_COOL_OFF_MS: '2500' });
+    gateway = await startGateway({ REGISTRY_URL: registry.url, BREAKER_COOL_OFF_MS: String(COOL_OFF_MS) });
     await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 3, { what: 'three instances' });
     // Warm keep-alive connections to every instance, so the kill also breaks pooled sockets.
     for (let i = 0; i < 6; i++) expect((await getInstance(gateway)).status).toBe(200);
@@ -47,6 +48,7 @@ describe('an instance that dies without deregistering', () => {
     await b.kill();
 
     const seen: Record<string, number> = {};
+    const started = Date.now();
     for (let i = 0; i < 30; i++) {
       const { status, instance } = await getInstance(gateway);
       expect(status).toBe(200);
@@ -54,7 +56,10 @@ describe('an instance that dies without deregistering', () => {
     }
     expect(seen.b).toBeUndefined();
     expect(seen.a! + seen.c!).toBe(30);
-    expect((await metric(gateway, 'gateway_upstream_retries_total')) - retriesBefore).toBe(1);
+    // One retry opens the circuit; only a probe after a full cool-off (on a very slow machine) could add one.
+    const retries = (await metric(gateway, 'gateway_upstream_retries_total')) - retriesBefore;
+    expect(retries).toBeGreaterThanOrEqual(1);
+    expect(retries).toBeLessThanOrEqual(1 + Math.floor((Date.now() - started) / COOL_OFF_MS));
 
     // Back at the same address (same lease): after the cool-off one request probes it and it rejoins.
     const revived = await startUpstream({ id: 'b-revived', registryUrl: registry.url, port: b.port });

@@ -134,7 +134,7 @@ describe('GET of cacheable routes through the gateway (real Redis)', () => {
   });
 
   it('when 100 requests miss on one key at once, then the upstream sees 1 request and all get the same answer', async () => {
-    const answers = await Promise.all(Array.from({ length: 100 }, () => get(gateway, '/prices/CONCURRENT?delayMs=300')));
+    const answers = await Promise.all(Array.from({ length: 100 }, () => get(gateway, '/prices/CONCURRENT?delayMs=500')));
     expect(upstream.hits.get('/prices/CONCURRENT')).toBe(1);
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
     expect(answers.every((a) => a.status === 200)).toBe(true);
