@@ -14,11 +14,10 @@ import type { GatewayConfig } from './config.js';
 import { createGatewayMetrics } from './observability/gateway-metrics.js';
 import { proxyRoutes } from './proxy/proxy-routes.js';
 import { kUpstreamProtocol } from './proxy/ws-proxy.js';
-import { gatewayRateLimit, type GroupLimit } from './rate-limit/rate-limit-plugin.js';
+import { gatewayRateLimit, parseGroupLimits } from './rate-limit/rate-limit-plugin.js';
 import { buildRouteTable, defaultRouteTable, servicesOf, type RouteEntry } from './routes/route-table.js';
 import { Balancer } from './upstreams/balancer.js';
 import { InstanceDirectory, type RegistrySource } from './upstreams/instance-directory.js';
-import { InvalidRouteTableError } from './errors.js';
 
 export interface GatewayAppDeps {
   config: GatewayConfig;
@@ -41,15 +40,6 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-function parseGroups(json: string | undefined): Record<string, Partial<GroupLimit>> {
-  if (!json) return {};
-  try {
-    return JSON.parse(json) as Record<string, Partial<GroupLimit>>;
-  } catch (err) {
-    throw new InvalidRouteTableError(`RATE_LIMIT_GROUPS is not JSON (${(err as Error).message})`);
-  }
-}
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
@@ -137,7 +127,7 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
   });
   app.register(gatewayRateLimit, {
     defaults: { max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS },
-    groups: parseGroups(config.RATE_LIMIT_GROUPS),
+    groups: parseGroupLimits(config.RATE_LIMIT_GROUPS),
     redis: deps.redis,
     prefix: config.RATE_LIMIT_PREFIX,
     apiKeys: config.RATE_LIMIT_API_KEYS ? config.RATE_LIMIT_API_KEYS.split(',').map((k) => k.trim()).filter(Boolean) : [],

@@ -7,3 +7,4 @@ export const UpstreamUnavailableError = createError('LZ_ERR_GATEWAY_UPSTREAM_UNA
 export const UpstreamTimeoutError = createError('LZ_ERR_GATEWAY_UPSTREAM_TIMEOUT', 'Upstream %s did not answer within %d ms', 504);
 export const RateLimitedError = createError('LZ_ERR_GATEWAY_RATE_LIMITED', 'Rate limit exceeded, retry in %d s', 429);
 export const InvalidRouteTableError = createError('LZ_ERR_GATEWAY_ROUTE_TABLE', 'Invalid route table: %s', 500);
+export const InvalidRateLimitGroupsError = createError('LZ_ERR_GATEWAY_RATE_LIMIT_GROUPS', 'Invalid RATE_LIMIT_GROUPS: %s', 500);

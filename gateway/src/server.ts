@@ -8,7 +8,14 @@ const config = { ...loaded, PORT: loaded.GATEWAY_PORT ?? loaded.PORT };
 const logger = loggerOptions({ level: config.LOG_LEVEL, service: 'gateway' });
 const registry = new RegistryClient({ url: config.REGISTRY_URL, token: config.REGISTRY_TOKEN });
 const redis = config.REDIS_URL ? createRedisConnection(config.REDIS_URL, () => app.log) : undefined;
-const app = buildGatewayApp({ config, registry, redis, logger });
+let app: ReturnType<typeof buildGatewayApp>;
+try {
+  app = buildGatewayApp({ config, registry, redis, logger });
+} catch (err) {
+  // An invalid route table or group limits: say what is wrong, as loadConfigOrExit does.
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+}
 app.addHook('onClose', async () => {
   redis?.disconnect();
   // A blocking registry query may still be open; the process exits after shutdown anyway.

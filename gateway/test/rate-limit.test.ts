@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import WebSocket from 'ws';
+import { parseGroupLimits } from '../src/rate-limit/rate-limit-plugin.js';
 import { REDIS_URL, deleteKeys, startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { closedPort } from './support/tcp-proxy.js';
@@ -29,6 +30,20 @@ function upgradeStatus(url: string): Promise<number> {
     ws.once('error', (err) => reject(err));
   });
 }
+
+describe('RATE_LIMIT_GROUPS', () => {
+  it('when it is valid JSON of group limits, then it is read', () => {
+    expect(parseGroupLimits('{"session":{"max":10,"windowMs":1000},"websocket":{"max":2}}')).toEqual({
+      session: { max: 10, windowMs: 1000 },
+      websocket: { max: 2 },
+    });
+    expect(parseGroupLimits(undefined)).toEqual({});
+  });
+
+  it.each(['nope', '{"session":{"max":0}}', '{"session":{"limit":5}}', '[1]'])('when it is %s, then it is refused at start', (json) => {
+    expect(() => parseGroupLimits(json)).toThrow(expect.objectContaining({ code: 'LZ_ERR_GATEWAY_RATE_LIMIT_GROUPS' }));
+  });
+});
 
 describe('rate limits shared by two gateway replicas through Redis', () => {
   let registry: RunningRegistry;

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import fp from 'fastify-plugin';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
-import { RateLimitedError } from '../errors.js';
+import { InvalidRateLimitGroupsError, RateLimitedError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { fallbackStore } from './fallback-store.js';
 
@@ -12,10 +14,31 @@ export interface GroupLimit {
   windowMs: number;
 }
 
+const GroupLimits = Type.Record(
+  Type.String({ minLength: 1 }),
+  Type.Object({ max: Type.Optional(Type.Integer({ minimum: 1 })), windowMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+);
+type GroupLimits = Static<typeof GroupLimits>;
+
+/** The per-group overrides of RATE_LIMIT_GROUPS (`{"session":{"max":10,"windowMs":60000}}`), checked at start. */
+export function parseGroupLimits(json: string | undefined): GroupLimits {
+  if (!json) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (err) {
+    throw new InvalidRateLimitGroupsError(`not JSON (${(err as Error).message})`);
+  }
+  if (!Value.Check(GroupLimits, parsed)) {
+    throw new InvalidRateLimitGroupsError([...Value.Errors(GroupLimits, parsed)].map((e) => `${e.path || '(root)'}: ${e.message}`).join('; '));
+  }
+  return parsed;
+}
+
 export interface RateLimitPluginOptions {
   defaults: GroupLimit;
   /** Limits of named route groups; other groups use `defaults`. */
-  groups: Record<string, Partial<GroupLimit>>;
+  groups: GroupLimits;
   redis?: Redis | undefined;
   prefix: string;
   /** API keys that get a bucket of their own; empty = any X-API-Key value does. */
