@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry, loggerOptions, observabilityPlugin, type MessageBus } from '@lizards/lib';
@@ -5,12 +6,12 @@ import { DataProcessorServer } from './grpc/data-processor-server.js';
 import { createIngestionMetrics, type IngestionMetrics } from './ingestion-metrics.js';
 import { OutboxPublisher } from './outbox/outbox-publisher.js';
 import { IngestPipeline } from './pipeline/ingest-pipeline.js';
-import { parseContentDocument } from './grpc/content-parser.js';
-import type { RawDocument, RawStore } from './raw-store/raw-store.js';
+import { documentParser } from './pipeline/document-parser.js';
+import type { RawStore } from './raw-store/raw-store.js';
 import { sourcesRoutes } from './routes/sources-routes.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { ownEverything, type ShardFilter } from './scheduler/shard-membership.js';
-import type { ParsedDocument, Source } from './sources/source.js';
+import type { Source } from './sources/source.js';
 
 export interface IngestionSettings {
   exchange: string;
@@ -135,22 +136,13 @@ export function buildIngestionApp(opts: IngestionAppOptions): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.code(status).send({ error: status >= 500 ? 'Internal Server Error' : 'Bad Request', message: error.message });
+    return reply.code(status).send({ error: STATUS_CODES[status] ?? 'Error', message: error.message });
   });
-
-  const sourcesById = new Map(opts.sources.map((s) => [s.id as string, s]));
-  const parserFor = (doc: RawDocument): (() => ParsedDocument) | undefined => {
-    if (doc.source === 'grpc') return () => parseContentDocument(doc.body);
-    const source = sourcesById.get(doc.source);
-    if (!source) return undefined;
-    const fetched = { source: source.id, url: doc.url, fetchedAt: doc.fetched_at, status: doc.status, contentType: doc.content_type ?? undefined, body: doc.body };
-    return () => source.parse(fetched, { url: doc.url, symbols: doc.symbols ?? [...source.symbols] });
-  };
 
   app.addHook('onReady', async () => {
     await rawStore.start();
     // Before the publisher starts, so that its first drain includes what this recovers.
-    await pipeline.recover(parserFor, new Date(Date.now() - settings.recoverAfterMs));
+    await pipeline.recover(documentParser(opts.sources), new Date(Date.now() - settings.recoverAfterMs));
     await publisher.start();
     await grpcServer?.start();
     shard.start?.();
