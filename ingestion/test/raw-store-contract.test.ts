@@ -211,4 +211,32 @@ describe('embedded raw store specifics', () => {
     expect((await second.get(waiting))!.fetched_at).toBeInstanceOf(Date);
     await second.close();
   });
+
+  it('when the change log grows far past the bound, then it is compacted and still replays to the same state', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lz-raw-'));
+    dirs.push(dir);
+    const store = new EmbeddedRawStore({ maxDocuments: 10, retentionDays: 7, dataDir: dir });
+    await store.start();
+    const writes: Promise<unknown>[] = [];
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const id = await store.insert(doc());
+      ids.push(id);
+      // not awaited one by one: entries queue up behind a compaction
+      writes.push(store.recordOutcome(id, { ticks: [tick('AAPL')], rejections: [], problems: [] }));
+      if (i % 2 === 0) writes.push(store.markPublished([id], new Date()));
+    }
+    await Promise.all(writes);
+    const expected = { depth: await store.outboxDepth(), pending: (await store.unpublished(100)).map((d) => d.id) };
+    await store.close();
+    const lines = (await readFile(join(dir, 'raw-documents.jsonl'), 'utf8')).trim().split('\n').length;
+    expect(lines).toBeLessThanOrEqual(10 * 4 + 10);
+
+    const reopened = new EmbeddedRawStore({ maxDocuments: 10, retentionDays: 7, dataDir: dir });
+    await reopened.start();
+    expect(await reopened.outboxDepth()).toBe(expected.depth);
+    expect((await reopened.unpublished(100)).map((d) => d.id)).toEqual(expected.pending);
+    expect(expected.pending.every((id) => ids.indexOf(id) % 2 === 1)).toBe(true);
+    await reopened.close();
+  });
 });

@@ -143,6 +143,9 @@ export class EmbeddedRawStore implements RawStore {
     switch (entry.op) {
       case 'insert': {
         const doc = revive(entry.doc);
+        // A compaction may have written a document before its own queued insert line: the line restarts it.
+        const earlier = this.docs.get(doc.id);
+        if (earlier) this.remove(earlier);
         this.docs.set(doc.id, doc);
         if (doc.processed && !doc.published) this.pending++;
         return;
