@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import WebSocket, { type RawData } from 'ws';
 import { NoInstanceError, UpstreamUnavailableError } from '../errors.js';
@@ -33,10 +33,14 @@ type HandshakeOutcome =
 function handshake(socket: WebSocket): Promise<HandshakeOutcome> {
   return new Promise((resolve) => {
     socket.once('open', () => resolve({ kind: 'open' }));
-    socket.once('unexpected-response', (_req, res: IncomingMessage) => {
+    socket.once('unexpected-response', (req: ClientRequest, res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ kind: 'response', status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => {
+        // With this listener, ending the refused handshake is ours to do.
+        req.destroy();
+        resolve({ kind: 'response', status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) });
+      });
       res.on('error', (error) => resolve({ kind: 'error', error }));
     });
     socket.once('error', (error) => resolve({ kind: 'error', error }));
@@ -93,13 +97,13 @@ export function openUpstream(opts: WsProxyOptions) {
         handshakeTimeout: route.timeoutMs,
         perMessageDeflate: false,
       });
+      socket.on('error', (err) => request.log.debug({ err, upstream: upstream.address }, 'upstream websocket error'));
       const early: OpenedUpstream['early'] = [];
       const collect = (data: RawData, isBinary: boolean) => early.push({ data, isBinary });
       socket.on('message', collect);
       const outcome = await handshake(socket);
       if (outcome.kind === 'open') {
         upstream.breaker.success();
-        socket.on('error', (err) => request.log.warn({ err, upstream: upstream.address }, 'upstream websocket error'));
         (request.raw as unknown as Record<symbol, unknown>)[kUpstreamProtocol] = socket.protocol;
         opened.set(request, { socket, upstream, early });
         // The client's upgrade can still fail (then the relay never starts): do not leave the upstream open.
