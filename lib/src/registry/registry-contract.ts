@@ -14,7 +14,8 @@ export const RegistrationBody = Type.Object({
     [
       Type.String({ format: 'ipv4' }),
       Type.String({ format: 'ipv6' }),
-      Type.String({ format: 'hostname', maxLength: 253 }),
+      // a dotted all-numeric string is a malformed IPv4 address, not a host name
+      Type.String({ format: 'hostname', maxLength: 253, pattern: '^(?![0-9.]*\\.[0-9.]*$)' }),
     ],
     { description: 'IPv4, IPv6 or host name' },
   ),
