@@ -1,1 +1,2 @@
-export {};
+export { runBench, type Bench, type BenchOptions } from './harness/bench-runner.js';
+export { gatewayOverhead } from './gateway-overhead.js';

@@ -1,0 +1,23 @@
+// `pnpm bench`: every bench in turn; a failing bench is reported and the others still run.
+import { runBench, type Bench } from './harness/bench-runner.js';
+import { gatewayOverhead } from './gateway-overhead.js';
+
+const benches: [string, Bench][] = [
+  ['gateway-overhead', gatewayOverhead],
+];
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const failed: string[] = [];
+const started = Date.now();
+for (const [name, bench] of benches) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  try {
+    await runBench(name, bench, { quick, save: true });
+  } catch (err) {
+    failed.push(name);
+    process.stderr.write(`${name} failed: ${(err as Error).stack ?? String(err)}\n`);
+  }
+}
+process.stdout.write(`\nall benches done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench/results/README.md\n`);
+process.exit(failed.length > 0 ? 1 : 0);
