@@ -29,11 +29,12 @@ export function loadConfig<T extends TObject>(schema: T, env: Env = process.env)
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
+  const given = { ...raw };
   const converted = Value.Convert(schema, Value.Default(schema, raw));
   const problems = [...Value.Errors(schema, converted)].map((e) => {
     const name = e.path.replace(/^\//, '').split('/')[0] || '(root)';
-    const given = raw[name] === undefined ? 'nothing' : JSON.stringify(raw[name]);
-    return `${name}: ${e.message} (got ${given})`;
+    const value = given[name] === undefined ? 'nothing' : JSON.stringify(given[name]);
+    return `${name}: ${e.message} (got ${value})`;
   });
   if (problems.length > 0) throw new ConfigError([...new Set(problems)].join('; '));
   return converted as Static<T>;

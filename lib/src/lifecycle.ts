@@ -43,36 +43,28 @@ export function advertisedHost(config: CommonConfig): string {
 /** Listens, registers with the registry, heartbeats, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function runService(opts: RunServiceOptions): Promise<RunningService> {
   const { app, config } = opts;
-  await app.listen({ host: config.HOST, port: config.PORT });
-  const port = (app.server.address() as AddressInfo).port;
-  const host = advertisedHost(config);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-
   let registrar: Registrar | undefined;
   let client: RegistryClient | undefined;
-  if (opts.serviceId) {
-    client = new RegistryClient({ url: config.REGISTRY_URL, token: config.REGISTRY_TOKEN });
-    const name = opts.name ?? `${opts.serviceId}-${process.pid}`;
-    const registrations: Registration[] = [
-      { serviceId: opts.serviceId, name, ipAddress: host, port, protocol: 'http' },
-      ...(opts.extraRegistrations?.(port) ?? []).map((r) => ({ ...r, name, ipAddress: host })),
-    ];
-    registrar = new Registrar(client, registrations, config.HEARTBEAT_INTERVAL_MS, app.log);
-    await registrar.start();
-  }
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown'): Promise<void> => {
     closing ??= (async () => {
       app.log.info({ reason }, 'shutting down');
       await registrar?.stop();
-      await app.close();
+      // Keep-alive connections that finish their last request while we drain would hold close() open.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       await client?.close();
       app.log.info('stopped');
     })();
     return closing;
   };
 
+  // Installed before listening, so a signal during start-up still shuts down cleanly.
   if (opts.handleSignals ?? true) {
     const onSignal = (signal: NodeJS.Signals) => {
       const force = setTimeout(() => {
@@ -90,6 +82,22 @@ export async function runService(opts: RunServiceOptions): Promise<RunningServic
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+  }
+
+  await app.listen({ host: config.HOST, port: config.PORT });
+  const port = (app.server.address() as AddressInfo).port;
+  const host = advertisedHost(config);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  if (opts.serviceId && !closing) {
+    client = new RegistryClient({ url: config.REGISTRY_URL, token: config.REGISTRY_TOKEN });
+    const name = opts.name ?? `${opts.serviceId}-${process.pid}`;
+    const registrations: Registration[] = [
+      { serviceId: opts.serviceId, name, ipAddress: host, port, protocol: 'http' },
+      ...(opts.extraRegistrations?.(port) ?? []).map((r) => ({ ...r, name, ipAddress: host })),
+    ];
+    registrar = new Registrar(client, registrations, config.HEARTBEAT_INTERVAL_MS, app.log);
+    await registrar.start();
   }
 
   return { port, url, registrar, shutdown };

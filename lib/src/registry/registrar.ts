@@ -20,6 +20,7 @@ export class Registrar {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = false;
+  private unreachable = false;
 
   constructor(
     private readonly client: RegistryClient,
@@ -41,7 +42,9 @@ export class Registrar {
 
   /** First registration attempt, then heartbeats on the interval; a registry that is down is retried each tick. */
   async start(): Promise<void> {
-    await this.tick();
+    this.ticking = this.tick().finally(() => (this.ticking = undefined));
+    await this.ticking;
+    if (this.stopped) return;
     this.timer = setInterval(() => {
       if (!this.ticking) this.ticking = this.tick().finally(() => (this.ticking = undefined));
     }, this.intervalMs);
@@ -74,19 +77,26 @@ export class Registrar {
   private async keepAlive(h: Held): Promise<void> {
     if (this.stopped) return;
     try {
-      if (h.instanceId && (await this.client.heartbeat(h.serviceId, h.instanceId))) return;
-      if (h.instanceId) this.log.warn({ serviceId: h.serviceId, instanceId: h.instanceId }, 'lease lost; registering again');
-      const instance = await this.client.register(h.serviceId, {
-        name: h.name,
-        ip_address: h.ipAddress,
-        port_number: h.port,
-        protocol: h.protocol,
-      });
-      if (this.stopped) return;
-      h.instanceId = instance.instance_id;
-      this.log.info({ serviceId: h.serviceId, instanceId: h.instanceId, address: `${h.ipAddress}:${h.port}` }, 'registered');
+      if (!h.instanceId || !(await this.client.heartbeat(h.serviceId, h.instanceId))) await this.register(h);
     } catch (err) {
-      this.log.warn({ err, serviceId: h.serviceId }, 'registry unreachable; will retry');
+      // Said once per outage, not on every heartbeat.
+      if (!this.unreachable) this.log.warn({ serviceId: h.serviceId, reason: (err as Error).message }, 'registry unreachable; retrying every heartbeat');
+      this.unreachable = true;
+      return;
     }
+    if (this.unreachable) this.log.info('registry reachable again');
+    this.unreachable = false;
   }
+
+  private async register(h: Held): Promise<void> {
+    if (h.instanceId) this.log.warn({ serviceId: h.serviceId, instanceId: h.instanceId }, 'lease lost; registering again');
+    const instance = await this.client.register(h.serviceId, { name: h.name, ip_address: h.ipAddress, port_number: h.port, protocol: h.protocol });
+    if (this.stopped) {
+      await this.client.deregister(h.serviceId, instance.instance_id).catch(() => false);
+      return;
+    }
+    h.instanceId = instance.instance_id;
+    this.log.info({ serviceId: h.serviceId, instanceId: h.instanceId, address: `${h.ipAddress}:${h.port}` }, 'registered');
+  }
+
 }

@@ -74,10 +74,10 @@ export class RegistryClient {
     return instances;
   }
 
-  /** Blocking query: answers when the service's membership changes past `index`, or after `waitMs`. */
-  async watch(serviceId: string, index: number, waitMs: number): Promise<WatchResult> {
+  /** Blocking query: answers when the service's membership changes past `index`, or after `waitMs`; `signal` cancels it. */
+  async watch(serviceId: string, index: number, waitMs: number, signal?: AbortSignal): Promise<WatchResult> {
     const query = waitMs > 0 ? `?index=${index}&wait=${Math.ceil(waitMs / 1000)}s` : '';
-    const res = await this.call('GET', `/services/${encodeURIComponent(serviceId)}${query}`, undefined, waitMs);
+    const res = await this.call('GET', `/services/${encodeURIComponent(serviceId)}${query}`, undefined, waitMs, signal);
     const newIndex = Number(res.headers[REGISTRY_INDEX_HEADER] ?? 0);
     if (res.status === 404) {
       this.cache.set(serviceId, { at: Date.now(), instances: [] });
@@ -100,7 +100,7 @@ export class RegistryClient {
     await this.pool.close();
   }
 
-  private async call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, extraWaitMs = 0) {
+  private async call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, extraWaitMs = 0, signal?: AbortSignal) {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token && method !== 'GET') headers.authorization = `Bearer ${this.token}`;
@@ -112,6 +112,7 @@ export class RegistryClient {
         body: body === undefined ? null : JSON.stringify(body),
         headersTimeout: this.timeoutMs + extraWaitMs,
         bodyTimeout: this.timeoutMs,
+        ...(signal ? { signal } : {}),
       });
       const text = await res.body.text();
       return { status: res.statusCode, headers: res.headers, text };
