@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { waitFor } from './wait-for.js';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const MAX_LOG_CHARS = 8 * 1024 * 1024;
+
+/** One real service process (`node <pkg>/dist/server.js`), its captured output, its port and its RSS. */
+export class ServiceProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  log = '';
+
+  constructor(
+    readonly name: string,
+    readonly pkg: string,
+    readonly port: number,
+    env: Record<string, string>,
+  ) {
+    this.child = spawn(process.execPath, [`${ROOT}${pkg}/dist/server.js`], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const capture = (d: Buffer) => {
+      if (this.log.length < MAX_LOG_CHARS) this.log += d.toString();
+    };
+    this.child.stdout!.on('data', capture);
+    this.child.stderr!.on('data', capture);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resident set size in bytes, from /proc. */
+  rss(): number {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    const kb = /VmRSS:\s+(\d+) kB/.exec(status);
+    return kb ? Number(kb[1]) * 1024 : 0;
+  }
+
+  /** Waits until `path` answers 200 (the process is up and, for /ready, its dependencies are). */
+  async until(path = '/health', timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      async () => {
+        if (!this.alive) throw new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.log.slice(-3000)}`);
+        try {
+          const res = await request(`${this.url}${path}`, { headersTimeout: 2000, bodyTimeout: 2000 });
+          await res.body.dump();
+          return res.statusCode === 200;
+        } catch {
+          return false;
+        }
+      },
+      timeoutMs,
+      `${this.name} ${path}`,
+      100,
+    );
+  }
+
+  /** The value of an unlabelled Prometheus series (or the sum of its labelled lines) from /metrics. */
+  async metric(name: string): Promise<number> {
+    const text = await (await request(`${this.url}/metrics`)).body.text();
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (this.alive) this.child.kill(signal);
+    await this.exited;
+  }
+}
