@@ -1,6 +1,7 @@
 import { RegistryClient, loadConfigOrExit, loggerOptions, runService } from '@lizards/lib';
 import { buildGatewayApp } from './app.js';
 import { GatewayConfig } from './config.js';
+import { dashboardPlugin } from './dashboard/dashboard-plugin.js';
 import { createRedisConnection } from './redis/redis-connection.js';
 
 const loaded = loadConfigOrExit(GatewayConfig);
@@ -10,7 +11,7 @@ const registry = new RegistryClient({ url: config.REGISTRY_URL, token: config.RE
 const redis = config.REDIS_URL ? createRedisConnection(config.REDIS_URL, () => app.log) : undefined;
 let app: ReturnType<typeof buildGatewayApp>;
 try {
-  app = buildGatewayApp({ config, registry, redis, logger });
+  app = buildGatewayApp({ config, registry, redis, logger, site: dashboardPlugin });
 } catch (err) {
   // An invalid route table or group limits: say what is wrong, as loadConfigOrExit does.
   process.stderr.write(`${(err as Error).message}\n`);
