@@ -2,11 +2,12 @@ import { request } from 'undici';
 import WebSocket from 'ws';
 import { waitFor } from './wait-for.js';
 
-interface PriceUpdate {
-  type: 'price_update';
+interface ServerMessage {
+  type: string;
+  message?: string;
   snapshot?: boolean;
   cursor?: string;
-  data: Record<string, { price: number; timestamp: string; source?: string }>;
+  data?: Record<string, { price: number; timestamp: string; source?: string }>;
 }
 
 /**
@@ -37,7 +38,7 @@ export class PriceClient {
     let subscribed!: () => void;
     const acknowledged = new Promise<void>((resolve) => (subscribed = resolve));
     socket.on('message', (raw: Buffer) => {
-      const msg = JSON.parse(raw.toString()) as { type: string; message?: string } & Partial<PriceUpdate>;
+      const msg = JSON.parse(raw.toString()) as ServerMessage;
       if (msg.type === 'subscribed') subscribed();
       else if (msg.type === 'error') this.errors.push(msg.message ?? '');
       else if (msg.type === 'price_update' && !msg.snapshot) {

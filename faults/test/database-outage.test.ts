@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { PriceClient } from './support/price-client.js';
+import { SYMBOLS, Stack, queueDepth } from './support/stack.js';
+import { waitFor } from './support/wait-for.js';
+
+async function status(url: string): Promise<number> {
+  const res = await request(url);
+  await res.body.dump();
+  return res.statusCode;
+}
+
+// Scenario 3: PostgreSQL unreachable for 10 s (the provider's connections dropped, new ones refused).
+describe('PostgreSQL unavailable for 10 s', () => {
+  let stack: Stack;
+  const clients: PriceClient[] = [];
+
+  beforeAll(async () => {
+    // A small prefetch so that unacked work shows as messages waiting in the queue.
+    stack = await Stack.start({ providers: 1, providerEnv: { STORE_PREFETCH: '50' } });
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await stack?.close();
+  });
+
+  it('when the database is away, then the worker stops acking (messages wait in the queue), resumes after, nothing is lost or doubled, and live push resumes', async () => {
+    for (let i = 0; i < 2; i++) {
+      const c = new PriceClient(stack.gateway.url, SYMBOLS);
+      await c.connect();
+      clients.push(c);
+    }
+    stack.feeder.start(10, 40);
+    await waitFor(() => stack.feeder.accepted.size >= 200, 30_000, 'load to flow');
+
+    await stack.pgProxy.cut();
+    const cutAt = Date.now();
+    const provider = stack.providers[0]!;
+    await waitFor(async () => (await status(`${provider.url}/ready`)) === 503, 10_000, 'the provider to report the database down');
+    await waitFor(async () => (await queueDepth(stack.topology.store)) > 100, 15_000, 'deliveries to wait unacked in the queue', 250);
+    const storedDuringOutage = stack.feeder.accepted.size;
+    await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - cutAt))));
+    await stack.pgProxy.restore();
+
+    await waitFor(async () => (await status(`${provider.url}/ready`)) === 200, 30_000, 'the provider to reach the database again');
+    await waitFor(() => stack.feeder.accepted.size >= storedDuringOutage + 200, 30_000, 'load after the outage');
+    await stack.feeder.stop();
+
+    const stored = await stack.waitUntilStored();
+    expect(stack.feeder.failures).toEqual([]);
+    expect(new Set(stored)).toEqual(stack.feeder.accepted);
+    expect(stored.length).toBe(stack.feeder.accepted.size);
+    await waitFor(async () => (await queueDepth(stack.topology.store)) === 0, 30_000, 'the queue to drain');
+    for (const c of clients) {
+      await c.waitForAll(stack.liveKeys(stored));
+      expect(c.errors).toEqual([]);
+      expect(c.ticks.length).toBe(new Set(c.ticks).size);
+      expect(new Set(c.ticks)).toEqual(stack.liveKeys(stored));
+    }
+    expect(provider.alive).toBe(true);
+    expect(stack.leakedSecrets()).toEqual([]);
+  }, 150_000);
+});
