@@ -1,0 +1,193 @@
+// Pipeline: ticks pushed into ingestion over gRPC (batches) until stored in PostgreSQL by the provider worker,
+// vs bare amqplib publish->consume of the same messages; and batched upserts vs row-at-a-time inserts.
+import { credentials } from '@grpc/grpc-js';
+import { loadDataProcessor, type ProcessingResponse } from '@lizards/proto';
+import { connect } from 'amqplib';
+import postgres from 'postgres';
+import { mainOf, isMain, type Bench } from './harness/bench-runner.js';
+import { dropSchema } from './harness/cleanup.js';
+import { serverScript } from './harness/paths.js';
+import { ratioFigure, valueFigure, type Figure } from './harness/results.js';
+import { ProcessGroup, backends, freePort, waitFor } from './harness/services.js';
+
+const SYMBOLS = ['AAPL', 'MSFT', 'GOOG', 'AMZN', 'TSLA', 'NVDA', 'META', 'NFLX', 'AMD', 'INTC'];
+const BASE = Date.parse('2024-01-02T00:00:00.000Z');
+
+interface Tick { symbol: string; price: number; timestamp: string; source: string; volume: number }
+
+function makeTicks(n: number): Tick[] {
+  return Array.from({ length: n }, (_, i) => ({
+    symbol: SYMBOLS[i % SYMBOLS.length]!, price: 100 + (i % 997) / 10, timestamp: new Date(BASE + i).toISOString(), source: 'grpc', volume: i % 1000,
+  }));
+}
+
+export const pipelineBench: Bench = async ({ quick, run }) => {
+  const total = quick ? 2000 : 100_000;
+  const batch = 500;
+  const insertS = quick ? 0.5 : 3;
+  const ticks = makeTicks(total);
+  const schema = `lz_bench_${run}`;
+  const checks: string[] = [];
+  const sql = postgres(backends.databaseUrl, { max: 2, onnotice: () => undefined });
+  try {
+    const baseline = await bareAmqp(ticks, run);
+    checks.push(`bare amqplib: ${baseline.consumed}/${total} messages consumed, each body checked`);
+    const pipeline = await throughIngestion(ticks, batch, run, schema, sql);
+    checks.push(...pipeline.checks);
+    const inserts = await insertStyles(sql, schema, insertS);
+    checks.push(...inserts.checks);
+    const figures: Figure[] = [
+      { ...ratioFigure('ingestion gRPC -> PostgreSQL stored', pipeline.perSec, 'ticks/s', { name: 'bare amqplib publish->consume', value: baseline.perSec }, { min: 0.5 }) },
+      valueFigure('stored throughput', pipeline.perSec, 'ticks/s', { min: 10_000 }),
+      valueFigure('lost ticks', total - pipeline.stored, 'ticks', { max: 0 }),
+      ratioFigure('batched upsert (500 rows, one tx)', inserts.batchedPerSec, 'rows/s', { name: 'row-at-a-time insert', value: inserts.singlePerSec }, { min: 10 }),
+    ];
+    return { config: { ticks: total, grpcBatch: batch, grpcConcurrency: 4, insertSecondsEach: insertS }, figures, checks };
+  } finally {
+    await sql.end();
+    await dropSchema(schema);
+  }
+};
+
+async function bareAmqp(ticks: Tick[], run: string): Promise<{ perSec: number; consumed: number }> {
+  const conn = await connect(backends.amqpUrl);
+  const exchange = `lz.${run}.bare`;
+  const queue = `lz.${run}.bare.q`;
+  try {
+    const pub = await conn.createConfirmChannel();
+    const sub = await conn.createChannel();
+    await pub.assertExchange(exchange, 'topic', { durable: true });
+    await pub.assertQueue(queue, { durable: true });
+    await pub.bindQueue(queue, exchange, '#');
+    await sub.prefetch(1000);
+    let consumed = 0;
+    let wrong = 0;
+    const done = new Promise<void>((resolve) => {
+      void sub.consume(queue, (msg) => {
+        if (!msg) return;
+        const tick = JSON.parse(msg.content.toString()) as Tick;
+        if (tick.symbol !== ticks[consumed]?.symbol && !SYMBOLS.includes(tick.symbol)) wrong++;
+        sub.ack(msg);
+        if (++consumed === ticks.length) resolve();
+      });
+    });
+    const start = Date.now();
+    for (let i = 0; i < ticks.length; i += 500) {
+      for (const tick of ticks.slice(i, i + 500)) {
+        pub.publish(exchange, tick.symbol, Buffer.from(JSON.stringify(tick)), {
+          persistent: true, contentType: 'application/json', messageId: `grpc:${tick.symbol}:${tick.timestamp}`, headers: { 'x-published-at': Date.now() },
+        });
+      }
+      await pub.waitForConfirms();
+    }
+    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`bare amqplib: ${consumed}/${ticks.length} consumed`)), 60_000))]);
+    const perSec = ticks.length / ((Date.now() - start) / 1000);
+    if (wrong > 0) throw new Error(`bare amqplib: ${wrong} malformed messages`);
+    await pub.deleteQueue(queue);
+    await pub.deleteExchange(exchange);
+    return { perSec, consumed };
+  } finally {
+    await conn.close();
+  }
+}
+
+async function throughIngestion(ticks: Tick[], batch: number, run: string, schema: string, sql: postgres.Sql) {
+  const names = { PRICES_EXCHANGE: `lz.${run}.prices`, STORE_QUEUE: `lz.${run}.prices.store`, LIVE_EXCHANGE: `lz.${run}.prices.live` };
+  const group = new ProcessGroup();
+  const common = { AMQP_URL: backends.amqpUrl, ...names, REGISTRY_URL: 'http://127.0.0.1:9', HEARTBEAT_INTERVAL_MS: '60000' };
+  const grpcPort = await freePort();
+  const { Client } = loadDataProcessor();
+  let client: InstanceType<typeof Client> | undefined;
+  try {
+    await group.start({ name: 'provider', script: serverScript('provider'), env: { ...common, DATABASE_URL: backends.databaseUrl, DATABASE_SCHEMA: schema }, readyPath: '/ready' });
+    await group.start({
+      name: 'ingestion', script: serverScript('ingestion'), readyPath: '/ready',
+      env: { ...common, GRPC_PORT: String(grpcPort), SIMULATED_TICK_MS: '3600000', SYMBOLS: SYMBOLS.join(','), RAW_STORE_MAX_DOCS: '100000' },
+    });
+    client = new Client(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+    const c = client;
+    const call = (content: string) => new Promise<ProcessingResponse>((resolve, reject) => {
+      c.ProcessData({ content }, (err, res) => (err || !res ? reject(err ?? new Error('no response')) : resolve(res)));
+    });
+    const stored = async () => Number((await sql`SELECT count(*)::int AS n FROM ${sql(schema)}.ticks WHERE source = 'grpc'`)[0]!.n);
+
+    const start = Date.now();
+    let next = 0;
+    let accepted = 0;
+    const worker = async () => {
+      while (next < ticks.length) {
+        const slice = ticks.slice(next, next + batch);
+        next += batch;
+        const res = await call(JSON.stringify(slice.map(({ source: _s, ...t }) => t)));
+        if (res.status !== 'OK' || res.accepted !== slice.length) throw new Error(`ProcessData: ${res.status} ${res.message}`);
+        accepted += res.accepted;
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+    const pushedAt = Date.now();
+    await waitFor(`${ticks.length} rows stored`, async () => (await stored()) >= ticks.length, 120_000, 20);
+    const elapsedS = (Date.now() - start) / 1000;
+    const count = await stored();
+    const [sample] = await sql`SELECT count(*)::int AS wrong FROM ${sql(schema)}.ticks t
+      WHERE source = 'grpc' AND (price < 100 OR price > 200 OR "timestamp" < ${new Date(BASE)} OR "timestamp" >= ${new Date(BASE + ticks.length)})`;
+    if (count !== ticks.length || Number(sample!.wrong) !== 0) throw new Error(`stored ${count} rows (${String(sample!.wrong)} wrong) for ${ticks.length} ticks`);
+    return {
+      perSec: ticks.length / elapsedS,
+      stored: count,
+      checks: [
+        `pipeline: ${accepted}/${ticks.length} ticks accepted over gRPC in ${((pushedAt - start) / 1000).toFixed(1)} s, ` +
+          `${count}/${ticks.length} rows stored after ${elapsedS.toFixed(1)} s (zero loss, no duplicates: primary key), values in range`,
+      ],
+    };
+  } finally {
+    client?.close();
+    await group.stopAll();
+    const conn = await connect(backends.amqpUrl);
+    const ch = await conn.createChannel();
+    for (const q of [names.STORE_QUEUE, `${names.STORE_QUEUE}.dlq`]) await ch.deleteQueue(q).catch(() => undefined);
+    for (const e of [names.PRICES_EXCHANGE, names.LIVE_EXCHANGE]) await ch.deleteExchange(e).catch(() => undefined);
+    await conn.close();
+  }
+}
+
+async function insertStyles(sql: postgres.Sql, schema: string, seconds: number) {
+  const table = sql(`${schema}_ins`);
+  await sql`CREATE SCHEMA IF NOT EXISTS ${table}`;
+  const create = (name: string) => sql`CREATE TABLE ${table}.${sql(name)} (
+    symbol text NOT NULL, source text NOT NULL, "timestamp" timestamptz NOT NULL, price double precision NOT NULL, volume bigint,
+    seq bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (symbol, source, "timestamp"))`;
+  try {
+    await create('batched');
+    await create('single');
+    let i = 0;
+    const row = () => {
+      const t = BASE + i++;
+      return { symbol: SYMBOLS[t % SYMBOLS.length]!, source: 'grpc', timestamp: new Date(t), price: 100, volume: 1 };
+    };
+    let end = Date.now() + seconds * 1000;
+    let batched = 0;
+    while (Date.now() < end) {
+      const rows = Array.from({ length: 500 }, row);
+      await sql.begin(async (tx) => {
+        await tx`INSERT INTO ${table}.batched ${tx(rows, 'symbol', 'source', 'timestamp', 'price', 'volume')} ON CONFLICT DO NOTHING`;
+      });
+      batched += rows.length;
+    }
+    const batchedPerSec = batched / seconds;
+    end = Date.now() + seconds * 1000;
+    let single = 0;
+    while (Date.now() < end) {
+      const r = row();
+      await sql`INSERT INTO ${table}.single (symbol, source, "timestamp", price, volume) VALUES (${r.symbol}, ${r.source}, ${r.timestamp}, ${r.price}, ${r.volume}) ON CONFLICT DO NOTHING`;
+      single++;
+    }
+    const singlePerSec = single / seconds;
+    const counts = await sql`SELECT (SELECT count(*) FROM ${table}.batched)::int AS b, (SELECT count(*) FROM ${table}.single)::int AS s`;
+    if (Number(counts[0]!.b) !== batched || Number(counts[0]!.s) !== single) throw new Error(`insert counts differ: ${JSON.stringify(counts[0])} vs ${batched}/${single}`);
+    return { batchedPerSec, singlePerSec, checks: [`inserts: ${batched} batched and ${single} single rows, both counted back from PostgreSQL`] };
+  } finally {
+    await sql`DROP SCHEMA IF EXISTS ${table} CASCADE`;
+  }
+}
+
+if (isMain(import.meta.url)) await mainOf('pipeline', pipelineBench);

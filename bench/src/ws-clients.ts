@@ -1,0 +1,119 @@
+// A load generator for ws-fanout, run as a child process (fork): opens WebSocket clients, subscribes them,
+// and measures every price_update they receive (tick-to-client latency from the tick's timestamp).
+import WebSocket from 'ws';
+
+export type ClientCommand =
+  | { type: 'open'; url: string; clients: number; symbols: string[] }
+  | { type: 'collect' }
+  | { type: 'close' };
+
+export interface ClientStats {
+  clients: number;
+  open: number;
+  closedEarly: number;
+  errors: number;
+  messages: number;
+  ticks: number;
+  /** Ticks received per client: min and max over the clients. */
+  minTicks: number;
+  maxTicks: number;
+  /** A tick not newer than the client's previous tick of that symbol (repeat or reorder). */
+  outOfOrder: number;
+  errorMessages: number;
+  /** Latency histogram in whole milliseconds: index = ms. */
+  histogram: number[];
+  firstAt: number;
+  lastAt: number;
+}
+
+interface Client {
+  ws: WebSocket;
+  ticks: number;
+  last: Map<string, number>;
+}
+
+const HIST_MS = 60_000;
+const histogram = new Array<number>(HIST_MS + 1).fill(0);
+const clients: Client[] = [];
+const stats = { closedEarly: 0, errors: 0, messages: 0, ticks: 0, outOfOrder: 0, errorMessages: 0, firstAt: 0, lastAt: 0 };
+let closing = false;
+
+function onMessage(client: Client, raw: WebSocket.RawData): void {
+  const now = Date.now();
+  const msg = JSON.parse(raw.toString()) as { type: string; snapshot?: boolean; data?: Record<string, { timestamp: string }> };
+  if (msg.type === 'error') stats.errorMessages++;
+  if (msg.type !== 'price_update' || msg.snapshot || !msg.data) return;
+  stats.messages++;
+  for (const [symbol, entry] of Object.entries(msg.data)) {
+    const at = Date.parse(entry.timestamp);
+    if (at <= (client.last.get(symbol) ?? 0)) stats.outOfOrder++;
+    client.last.set(symbol, at);
+    client.ticks++;
+    stats.ticks++;
+    histogram[Math.min(HIST_MS, Math.max(0, now - at))]!++;
+  }
+  if (stats.firstAt === 0) stats.firstAt = now;
+  stats.lastAt = now;
+}
+
+function openOne(url: string, symbols: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const client: Client = { ws, ticks: 0, last: new Map() };
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', symbols })));
+    const onAck = (raw: WebSocket.RawData) => {
+      const msg = JSON.parse(raw.toString()) as { type: string; symbols?: string[] };
+      if (msg.type !== 'subscribed') return;
+      ws.off('message', onAck);
+      if (msg.symbols?.length !== symbols.length) return reject(new Error(`subscribe refused: ${raw.toString()}`));
+      ws.on('message', (data) => onMessage(client, data));
+      clients.push(client);
+      resolve();
+    };
+    ws.on('message', onAck);
+    ws.once('error', (err) => {
+      stats.errors++;
+      reject(err);
+    });
+    ws.once('close', () => {
+      if (!closing) stats.closedEarly++;
+    });
+  });
+}
+
+async function open(url: string, count: number, symbols: string[]): Promise<void> {
+  const batch = 100;
+  for (let i = 0; i < count; i += batch) {
+    await Promise.all(Array.from({ length: Math.min(batch, count - i) }, () => openOne(url, symbols)));
+  }
+}
+
+function collect(): ClientStats {
+  let last = histogram.length - 1;
+  while (last > 0 && histogram[last] === 0) last--;
+  const perClient = clients.map((c) => c.ticks);
+  return {
+    clients: clients.length,
+    open: clients.filter((c) => c.ws.readyState === WebSocket.OPEN).length,
+    ...stats,
+    minTicks: perClient.length ? Math.min(...perClient) : 0,
+    maxTicks: perClient.length ? Math.max(...perClient) : 0,
+    histogram: histogram.slice(0, last + 1),
+  };
+}
+
+process.on('message', (cmd: ClientCommand) => {
+  const reply = (m: unknown) => process.send?.(m);
+  if (cmd.type === 'open') {
+    open(cmd.url, cmd.clients, cmd.symbols).then(
+      () => reply({ type: 'opened', clients: clients.length }),
+      (err: unknown) => reply({ type: 'failed', message: String(err) }),
+    );
+  } else if (cmd.type === 'collect') {
+    reply({ type: 'stats', stats: collect() });
+  } else {
+    closing = true;
+    for (const c of clients) c.ws.terminate();
+    process.exit(0);
+  }
+});
