@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { PriceClient } from './support/price-client.js';
+import { SYMBOLS, Stack } from './support/stack.js';
+import { waitFor } from './support/wait-for.js';
+
+const LIMIT = 20;
+
+async function get(url: string, apiKey: string): Promise<{ status: number; cache: string | undefined }> {
+  const res = await request(url, { headers: { 'x-api-key': apiKey } });
+  await res.body.dump();
+  return { status: res.statusCode, cache: res.headers['x-cache'] as string | undefined };
+}
+
+/** Sends `count` GETs with one API key (one rate-limit bucket) and returns their answers. */
+async function burst(url: string, apiKey: string, count: number): Promise<{ status: number; cache: string | undefined }[]> {
+  const answers = [];
+  for (let i = 0; i < count; i++) answers.push(await get(url, apiKey));
+  return answers;
+}
+
+// Scenario 4: the gateway's Redis (a private redis-server) really stopped, then started again.
+describe('Redis stopped under the gateway', () => {
+  let stack: Stack;
+  const clients: PriceClient[] = [];
+
+  beforeAll(async () => {
+    stack = await Stack.start({ providers: 1, privateRedis: true, gatewayEnv: { RATE_LIMIT_MAX: String(LIMIT), RATE_LIMIT_WINDOW_MS: '600000' } });
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await stack?.close();
+  });
+
+  it('when Redis is down, then the gateway serves uncached, limits each client on its own (fail-open per instance), never answers 5xx, and caches again once Redis is back', async () => {
+    const price = `${stack.gateway.url}/prices/AAPL`;
+    const redis = new Redis({ port: stack.redis.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await redis.connect();
+      // Redis up: cached, and the limit shared through Redis.
+      expect((await get(price, 'warm'))).toMatchObject({ status: 200, cache: 'MISS' });
+      expect((await get(price, 'warm'))).toMatchObject({ status: 200, cache: 'HIT' });
+      expect((await redis.keys(`lz:${stack.run}:*`)).length).toBeGreaterThan(0);
+      const shared = await burst(price, 'shared', LIMIT + 5);
+      expect(shared.filter((a) => a.status === 200)).toHaveLength(LIMIT);
+      expect(shared.filter((a) => a.status === 429)).toHaveLength(5);
+    } finally {
+      redis.disconnect();
+    }
+
+    await stack.redis.stop();
+    await waitFor(async () => (await request(`${stack.gateway.url}/ready`)).statusCode === 503, 10_000, 'the gateway to report Redis down');
+    const down = await burst(price, 'while-down', LIMIT + 5);
+    expect(down.filter((a) => a.status >= 500)).toEqual([]);
+    expect(down.filter((a) => a.status === 200)).toHaveLength(LIMIT);
+    expect(down.filter((a) => a.status === 429)).toHaveLength(5);
+    expect(down.filter((a) => a.status === 200).every((a) => a.cache === 'MISS')).toBe(true);
+
+    // Prices still flow to a client that connects through the gateway while Redis is down.
+    const client = new PriceClient(stack.gateway.url, SYMBOLS);
+    await client.connect();
+    clients.push(client);
+    for (let i = 0; i < 20; i++) await stack.feeder.send(10);
+
+    await stack.redis.start(stack.redis.port);
+    await waitFor(async () => (await request(`${stack.gateway.url}/ready`)).statusCode === 200, 20_000, 'the gateway to reconnect to Redis');
+    const again = [await get(price, 'after'), await get(price, 'after')];
+    expect(again.map((a) => a.status)).toEqual([200, 200]);
+    expect(again[1]!.cache).toBe('HIT');
+
+    const stored = await stack.waitUntilStored();
+    expect(stack.feeder.failures).toEqual([]);
+    expect(new Set(stored)).toEqual(stack.feeder.accepted);
+    await client.waitForAll(stack.liveKeys(stored));
+    expect(client.ticks.length).toBe(new Set(client.ticks).size);
+    expect(new Set(client.ticks)).toEqual(stack.liveKeys(stored));
+    expect(stack.gateway.alive).toBe(true);
+    expect(stack.leakedSecrets()).toEqual([]);
+  }, 120_000);
+});
