@@ -8,6 +8,7 @@ export default defineConfig({
     alias: {
       '@lizards/lib': src('lib'),
       '@lizards/proto': src('proto'),
+      '@lizards/testkit': src('testkit'),
     },
   },
   test: {

@@ -4,9 +4,7 @@ import { RabbitBus, type BusMessage } from '@lizards/lib';
 import { SimulatedSource } from '../src/sources/simulated-source.js';
 import { buildTestApp } from './support/ingestion-harness.js';
 import { AMQP_URL, deleteRabbitObjects, observeExchange } from './support/rabbit.js';
-import { TcpProxy } from './support/tcp-proxy.js';
-import { waitFor } from './support/wait-for.js';
-
+import { TcpProxy, waitFor } from '@lizards/testkit';
 const run = randomUUID().slice(0, 8);
 const exchange = `lz.test.${run}.prices`;
 const queue = `${exchange}.observer`;

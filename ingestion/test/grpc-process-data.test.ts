@@ -5,7 +5,7 @@ import { loadDataProcessor, type DataProcessorClient, type ProcessingResponse } 
 import type { FastifyInstance } from 'fastify';
 import type { RawStore } from '../src/raw-store/raw-store.js';
 import { buildTestApp } from './support/ingestion-harness.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const MAX_BYTES = 4096;
 

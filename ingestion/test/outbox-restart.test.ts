@@ -9,7 +9,7 @@ import { SimulatedSource } from '../src/sources/simulated-source.js';
 import { StooqSource } from '../src/sources/stooq-source.js';
 import { fixture } from './support/fixture-server.js';
 import { buildTestApp } from './support/ingestion-harness.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const dirs: string[] = [];
 afterAll(async () => {

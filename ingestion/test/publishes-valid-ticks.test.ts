@@ -7,7 +7,7 @@ import { StooqSource } from '../src/sources/stooq-source.js';
 import { FixtureServer } from './support/fixture-server.js';
 import { buildTestApp } from './support/ingestion-harness.js';
 import { AMQP_URL, deleteRabbitObjects, observeExchange } from './support/rabbit.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const run = randomUUID().slice(0, 8);
 const exchange = `lz.test.${run}.prices`;

@@ -6,7 +6,7 @@ import { SimulatedSource } from '../src/sources/simulated-source.js';
 import { YahooSource } from '../src/sources/yahoo-source.js';
 import { FixtureServer } from './support/fixture-server.js';
 import { buildTestApp, metricValue } from './support/ingestion-harness.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const fetcher = new HttpFetcher({ maxBodyBytes: 1_000_000 });
 const cleanups: (() => Promise<void>)[] = [];

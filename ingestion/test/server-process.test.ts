@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildRegistryApp } from '../../registry/src/app.js';
 import { FixtureServer } from './support/fixture-server.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
 const API_KEY = 'AVKEY-do-not-log-7f3a';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBroker, type MessageBus, type OutgoingMessage } from '@lizards/lib';
 import { buildTestApp } from './support/ingestion-harness.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 /** A connected bus whose confirms do not come until the test opens the gate (a broker that stalls). */
 function stalledBus(inner: MessageBus): { bus: MessageBus; open: () => void } {

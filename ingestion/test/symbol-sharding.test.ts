@@ -7,7 +7,7 @@ import { IngestionConfig } from '../src/config.js';
 import { startIngestionService, type IngestionService } from '../src/ingestion-service.js';
 import { EmbeddedRawStore } from '../src/raw-store/embedded-raw-store.js';
 import { US_EQUITY_SYMBOLS } from '../src/sources/us-equities.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const LEASE_TTL_MS = 3000;
 const universe = [...US_EQUITY_SYMBOLS].sort();

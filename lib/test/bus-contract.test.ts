@@ -8,7 +8,7 @@ import {
   type BusMessage,
   type MessageBus,
 } from '@lizards/lib';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const run = randomUUID().slice(0, 8);

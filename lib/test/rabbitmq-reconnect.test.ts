@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RabbitBus, type BusMessage, type BusState } from '@lizards/lib';
-import { TcpProxy } from './support/tcp-proxy.js';
-import { waitFor } from './support/wait-for.js';
-
+import { TcpProxy, waitFor } from '@lizards/testkit';
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const broker = new URL(AMQP_URL);
 const run = randomUUID().slice(0, 8);

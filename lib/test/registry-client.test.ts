@@ -4,7 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registrar, RegistryClient } from '@lizards/lib';
 import { buildRegistryApp } from '../../registry/src/app.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const TOKEN = 'client-test-token';
 let registry: FastifyInstance;

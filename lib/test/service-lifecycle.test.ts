@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '@lizards/lib';
 import { buildRegistryApp } from '../../registry/src/app.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const fixture = fileURLToPath(new URL('./fixtures/lifecycle-service.mjs', import.meta.url));
 const registryServer = fileURLToPath(new URL('../../registry/dist/server.js', import.meta.url));

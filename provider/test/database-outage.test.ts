@@ -4,9 +4,7 @@ import type { RabbitBus } from '@lizards/lib';
 import { openPostgresPriceStore } from '../src/store/postgres-price-store.js';
 import { createTestSchema, deleteTopology, runId, testTopology } from './support/backends.js';
 import { connectBus, startProvider, TestClient } from './support/provider-harness.js';
-import { TcpProxy } from './support/tcp-proxy.js';
-import { makeTicks, publishTicks } from './support/ticks.js';
-import { waitFor } from './support/wait-for.js';
+import { TcpProxy, waitFor } from '@lizards/testkit';import { makeTicks, publishTicks } from './support/ticks.js';
 
 const run = runId();
 const topology = testTopology(run);

@@ -5,7 +5,7 @@ import type { PriceStore } from '../src/store/price-repository.js';
 import { runId, testTopology } from './support/backends.js';
 import { startProvider, TestClient, type ProviderHarness } from './support/provider-harness.js';
 import { makeTicks, publishTicks } from './support/ticks.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 // Nothing but Node.js: PGlite behind pglite-socket for the store, the in-process broker for the bus.
 const topology = testTopology(runId());

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSchema, deleteTopology, runId, TEST_AMQP_URL, testTopology } from './support/backends.js';
 import { connectBus, TestClient } from './support/provider-harness.js';
 import { makeTicks, publishTicks } from './support/ticks.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 // Runs the built output: `npx tsc -b` first.
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -4,7 +4,7 @@ import type { RabbitBus } from '@lizards/lib';
 import { createTestSchema, deleteTopology, runId, testTopology } from './support/backends.js';
 import { connectBus, startProvider, TestClient, type PriceEntry, type ProviderHarness } from './support/provider-harness.js';
 import { makeTicks, publishTicks } from './support/ticks.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const run = runId();
 const topology = testTopology(run);

@@ -4,9 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_REASON_HEADER, type RabbitBus } from '@lizards/lib';
 import { createTestSchema, deleteTopology, runId, TEST_AMQP_URL, testTopology } from './support/backends.js';
 import { connectBus, startProvider, type ProviderHarness } from './support/provider-harness.js';
-import { TcpProxy } from './support/tcp-proxy.js';
-import { makeTicks, publishTicks } from './support/ticks.js';
-import { waitFor } from './support/wait-for.js';
+import { TcpProxy, waitFor } from '@lizards/testkit';import { makeTicks, publishTicks } from './support/ticks.js';
 
 const run = runId();
 const topology = testTopology(run);

@@ -8,7 +8,7 @@ import { buildProviderApp, type ProviderAppOptions } from '../../src/app.js';
 import { openPostgresPriceStore } from '../../src/store/postgres-price-store.js';
 import type { PriceStore } from '../../src/store/price-repository.js';
 import { TEST_AMQP_URL, type TestTopology } from './backends.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
