@@ -38,9 +38,10 @@ describe.each(adapters)('price store contract: $name', (adapter) => {
   let store: PriceStore;
   let cleanup: () => Promise<void>;
 
+  // PGlite compiles its WebAssembly on open: slow on a loaded 2-core machine.
   beforeAll(async () => {
     ({ store, cleanup } = await adapter.open());
-  });
+  }, 120_000);
   afterAll(async () => {
     await store?.close();
     await cleanup?.();
