@@ -30,17 +30,23 @@ export interface RunningStack {
   shutdown(): Promise<void>;
 }
 
-/** Stops what was started so far, newest first; errors are collected, not thrown half-way. */
-class StopList {
-  private readonly steps: Array<{ name: string; stop: () => Promise<void> }> = [];
+/**
+ * The order parts stop in: the entry point first (clients get their close before anything behind it goes),
+ * then the producer, the providers (they deregister while the registry still answers), the store, the registry.
+ */
+const STOP_ORDER = { gateway: 0, ingestion: 1, provider: 2, store: 3, registry: 4 } as const;
 
-  add(name: string, stop: () => Promise<void>): void {
-    this.steps.push({ name, stop });
+/** Stops what was started so far, in STOP_ORDER; errors are collected, not thrown half-way. */
+class StopList {
+  private readonly steps: Array<{ name: string; order: number; stop: () => Promise<void> }> = [];
+
+  add(kind: keyof typeof STOP_ORDER, name: string, stop: () => Promise<void>): void {
+    this.steps.push({ name, order: STOP_ORDER[kind], stop });
   }
 
   async stopAll(): Promise<Error[]> {
     const errors: Error[] = [];
-    for (const step of this.steps.splice(0).reverse()) {
+    for (const step of this.steps.splice(0).sort((a, b) => a.order - b.order)) {
       await step.stop().catch((err: unknown) => errors.push(new Error(`${step.name}: ${(err as Error).message}`, { cause: err })));
     }
     return errors;
@@ -59,20 +65,12 @@ export async function startStack(env: Env = process.env): Promise<RunningStack> 
   const stops = new StopList();
   try {
     const registryConfig = loadConfig(RegistryConfig, { ...env, ...base, PORT: String(config.REGISTRY_PORT) });
-    const registryApp = buildRegistryApp({
-      leaseTtlMs: registryConfig.LEASE_TTL_MS,
-      evictionIntervalMs: registryConfig.EVICTION_INTERVAL_MS,
-      token: registryConfig.REGISTRY_TOKEN,
-      bodyLimit: registryConfig.REGISTRY_BODY_LIMIT,
-      logger: loggerOptions({ level: config.LOG_LEVEL, service: 'registry' }),
-    });
-    const registry = await runService({ app: registryApp, config: registryConfig, handleSignals: false });
-    stops.add('registry', () => registry.shutdown());
-
-    const serviceEnv: Env = { ...env, ...base, PORT: '0', REGISTRY_URL: registry.url };
-
+    const serviceEnv: Env = { ...env, ...base, PORT: '0' };
     const providerConfig = loadConfig(ProviderConfig, serviceEnv);
+    const ingestionConfig = loadConfig(IngestionConfig, serviceEnv);
+    const gatewayConfig = loadConfig(GatewayConfig, { ...serviceEnv, PORT: String(config.GATEWAY_PORT), GATEWAY_PORT: undefined });
     const sessionSecret = config.SESSION_SECRET ?? randomBytes(32).toString('base64url');
+
     const openStore = (): Promise<PriceStore> =>
       providerConfig.DATABASE_URL
         ? openPostgresPriceStore({
@@ -86,63 +84,87 @@ export async function startStack(env: Env = process.env): Promise<RunningStack> 
             ...(providerConfig.PGLITE_DATA_DIR ? { dataDir: providerConfig.PGLITE_DATA_DIR } : {}),
           });
     // PGlite has a single backend: the instances share one store. A real PostgreSQL gets a pool per instance.
-    const shared = providerConfig.DATABASE_URL ? undefined : await openStore();
-    if (shared) stops.add('embedded price store', () => shared.close());
+    // Starting PGlite (WebAssembly, initdb) is the slowest step: it runs while the rest comes up.
+    const sharedStore = providerConfig.DATABASE_URL ? undefined : openStore();
+    sharedStore?.then((store) => stops.add('store', 'embedded price store', () => store.close()), () => undefined);
 
-    const providers: ProviderInstance[] = [];
-    for (let i = 1; i <= config.PROVIDER_INSTANCES; i++) {
-      const store = shared ?? (await openStore());
-      const provider = await startProviderInstance({
-        config: providerConfig,
-        store,
-        ownsStore: !shared,
-        sessionSecret,
-        name: `provider-${i}`,
-      }).catch(async (err: unknown) => {
-        if (!shared) await store.close();
-        throw err;
+    const registryApp = buildRegistryApp({
+      leaseTtlMs: registryConfig.LEASE_TTL_MS,
+      evictionIntervalMs: registryConfig.EVICTION_INTERVAL_MS,
+      token: registryConfig.REGISTRY_TOKEN,
+      bodyLimit: registryConfig.REGISTRY_BODY_LIMIT,
+      logger: loggerOptions({ level: config.LOG_LEVEL, service: 'registry' }),
+    });
+    const registry = await runService({ app: registryApp, config: registryConfig, handleSignals: false });
+    stops.add('registry', 'registry', () => registry.shutdown());
+    const withRegistry = <T extends object>(c: T): T => ({ ...c, REGISTRY_URL: registry.url });
+
+    const startGateway = async () => {
+      const registryClient = new RegistryClient({ url: registry.url, token: gatewayConfig.REGISTRY_TOKEN });
+      let app: FastifyInstance | undefined;
+      const redis = gatewayConfig.REDIS_URL ? createRedisConnection(gatewayConfig.REDIS_URL, () => app!.log) : undefined;
+      app = buildGatewayApp({
+        config: withRegistry(gatewayConfig),
+        registry: registryClient,
+        redis,
+        logger: loggerOptions({ level: config.LOG_LEVEL, service: 'gateway' }),
+        site: dashboardPlugin,
       });
-      providers.push(provider);
-      stops.add(provider.name, () => provider.running.shutdown());
-    }
+      app.addHook('onClose', async () => {
+        redis?.disconnect();
+        void registryClient.close().catch(() => undefined);
+      });
+      const running = await runService({ app, config: withRegistry(gatewayConfig), serviceId: 'gateway', handleSignals: false });
+      stops.add('gateway', 'gateway', () => running.shutdown());
+      return { app, running };
+    };
 
-    const ingestionConfig = loadConfig(IngestionConfig, serviceEnv);
-    const ingestion = await startIngestionService({
-      config: ingestionConfig,
-      bus: (log) => createBus(ingestionConfig.AMQP_URL, log),
-      rawStore: (log) => createRawStore(ingestionConfig, log),
-      logger: loggerOptions({ level: config.LOG_LEVEL, service: 'ingestion' }),
-      handleSignals: false,
-    });
-    stops.add('ingestion', () => ingestion.shutdown());
+    const startProviders = async () => {
+      const shared = await sharedStore;
+      const providers: ProviderInstance[] = [];
+      for (let i = 1; i <= config.PROVIDER_INSTANCES; i++) {
+        const store = shared ?? (await openStore());
+        const provider = await startProviderInstance({
+          config: withRegistry(providerConfig),
+          store,
+          ownsStore: !shared,
+          sessionSecret,
+          name: `provider-${i}`,
+        }).catch(async (err: unknown) => {
+          if (!shared) await store.close();
+          throw err;
+        });
+        providers.push(provider);
+        stops.add('provider', provider.name, () => provider.running.shutdown());
+      }
+      // After the providers, so that the store queue is bound before the first tick is published.
+      const ingestion = await startIngestionService({
+        config: withRegistry(ingestionConfig),
+        bus: (log) => createBus(ingestionConfig.AMQP_URL, log),
+        rawStore: (log) => createRawStore(ingestionConfig, log),
+        logger: loggerOptions({ level: config.LOG_LEVEL, service: 'ingestion' }),
+        handleSignals: false,
+      });
+      stops.add('ingestion', 'ingestion', () => ingestion.shutdown());
+      return { providers, ingestion };
+    };
 
-    const gatewayConfig = loadConfig(GatewayConfig, { ...serviceEnv, PORT: String(config.GATEWAY_PORT), GATEWAY_PORT: undefined });
-    const registryClient = new RegistryClient({ url: registry.url, token: gatewayConfig.REGISTRY_TOKEN });
-    let gateway: FastifyInstance | undefined;
-    const redis = gatewayConfig.REDIS_URL ? createRedisConnection(gatewayConfig.REDIS_URL, () => gateway!.log) : undefined;
-    gateway = buildGatewayApp({
-      config: gatewayConfig,
-      registry: registryClient,
-      redis,
-      logger: loggerOptions({ level: config.LOG_LEVEL, service: 'gateway' }),
-      site: dashboardPlugin,
-    });
-    gateway.addHook('onClose', async () => {
-      redis?.disconnect();
-      void registryClient.close().catch(() => undefined);
-    });
-    const gatewayRunning: RunningService = await runService({ app: gateway, config: gatewayConfig, serviceId: 'gateway', handleSignals: false });
-    stops.add('gateway', () => gatewayRunning.shutdown());
+    // The gateway (and the dashboard) need not wait for the database.
+    const [gatewayResult, pipelineResult] = await Promise.allSettled([startGateway(), startProviders()]);
+    if (gatewayResult.status === 'rejected') throw gatewayResult.reason;
+    if (pipelineResult.status === 'rejected') throw pipelineResult.reason;
+    const gateway = gatewayResult.value;
+    const { providers, ingestion } = pipelineResult.value;
 
     let stopping: Promise<void> | undefined;
     return {
       config,
       registryUrl: registry.url,
-      gatewayUrl: gatewayRunning.url,
+      gatewayUrl: gateway.running.url,
       backing,
       providers,
       ingestion,
-      gateway,
+      gateway: gateway.app,
       shutdown: () =>
         (stopping ??= stops.stopAll().then((errors) => {
           if (errors.length > 0) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import WebSocket from 'ws';
+import { descendants, freePort, isAlive, spawnStack, waitFor, type StackProcess } from './support/stack-process.js';
+
+// PGlite's first start (WebAssembly, initdb) is the slow part; on an idle machine the banner comes well within 20 s.
+const START_TIMEOUT_MS = 90_000;
+
+describe('node stack/dist/start.js (pnpm start) with no backing-service URLs', () => {
+  let stack: StackProcess;
+  let gateway: string;
+  let registry: string;
+
+  beforeAll(async () => {
+    const [gatewayPort, registryPort] = [await freePort(), await freePort()];
+    gateway = `http://127.0.0.1:${gatewayPort}`;
+    registry = `http://127.0.0.1:${registryPort}`;
+    stack = spawnStack({ GATEWAY_PORT: String(gatewayPort), REGISTRY_PORT: String(registryPort) });
+    await waitFor(() => (stack.output().includes('Ctrl-C to stop') ? true : undefined), START_TIMEOUT_MS, `the banner; output so far:\n${stack.output()}`);
+  }, START_TIMEOUT_MS + 5000);
+
+  afterAll(() => {
+    if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
+  });
+
+  it('when it is up, then the banner names the dashboard, the registry, the embedded services and a curl line', () => {
+    const out = stack.output();
+    expect(out).toContain(`dashboard  ${gateway}/`);
+    expect(out).toContain(`registry   ${registry}/services/provider`);
+    expect(out).toMatch(/real\s+none/);
+    expect(out).toMatch(/embedded\s+postgres \(PGlite\), rabbitmq \(in-process bus\), redis \(in-process LRU\), mongodb \(in-process raw store\)/);
+    expect(out).toContain(`curl ${gateway}/prices/AAPL`);
+  });
+
+  it('when the registry is asked, then two providers, ingestion (HTTP and gRPC) and the gateway are registered', async () => {
+    const res = await request(`${registry}/services/provider`);
+    expect(res.statusCode).toBe(200);
+    const body = (await res.body.json()) as { instance_count: number; instances: { port_number: string }[] };
+    expect(body.instance_count).toBe(2);
+    expect(new Set(body.instances.map((i) => i.port_number)).size).toBe(2);
+    for (const id of ['gateway', 'ingestion', 'ingestion-grpc']) {
+      const r = await request(`${registry}/services/${id}`);
+      expect(r.statusCode, id).toBe(200);
+      await r.body.dump();
+    }
+  });
+
+  it('when / and its assets are fetched from the gateway, then the dashboard is served with caching headers', async () => {
+    const page = await request(`${gateway}/`);
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.headers['cache-control']).toBe('no-cache');
+    const html = await page.body.text();
+    const script = html.match(/src="(\/assets\/[^"]+\.js)"/)?.[1];
+    expect(script).toBeDefined();
+    const asset = await request(`${gateway}${script}`);
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    await asset.body.dump();
+    const again = await request(`${gateway}/`, { headers: { 'if-none-match': String(page.headers.etag) } });
+    expect(again.statusCode).toBe(304);
+    await again.body.dump();
+  });
+
+  it('when /symbols and /prices/AAPL are fetched through the gateway, then the simulated market is there', async () => {
+    const symbols = await waitFor(async () => {
+      const res = await request(`${gateway}/symbols`);
+      const body = (await res.body.json()) as { symbols?: string[] };
+      return res.statusCode === 200 && body.symbols?.includes('AAPL') ? body.symbols : undefined;
+    }, 20_000, '/symbols listing AAPL');
+    expect(symbols.length).toBeGreaterThan(10);
+    const res = await request(`${gateway}/prices/AAPL`);
+    expect(res.statusCode).toBe(200);
+    const price = (await res.body.json()) as { symbol: string; price: number; source: string };
+    expect(price).toMatchObject({ symbol: 'AAPL', source: 'simulated' });
+    expect(price.price).toBeGreaterThan(0);
+  });
+
+  it('when a client subscribes over the WebSocket through the gateway, then live price updates arrive within 20 s', async () => {
+    const session = await request(`${gateway}/session`, { method: 'POST' });
+    expect(session.statusCode).toBe(200);
+    const { websocket_url } = (await session.body.json()) as { websocket_url: string };
+    expect(websocket_url.startsWith(`ws://127.0.0.1:${new URL(gateway).port}/ws?token=`)).toBe(true);
+    const ws = new WebSocket(websocket_url);
+    const live: number[] = [];
+    ws.on('message', (raw) => {
+      const msg = JSON.parse(String(raw)) as { type: string; snapshot?: boolean; data?: Record<string, { price: number }> };
+      if (msg.type === 'price_update' && !msg.snapshot && msg.data?.AAPL) live.push(msg.data.AAPL.price);
+    });
+    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+    ws.send(JSON.stringify({ type: 'subscribe', symbols: ['AAPL'] }));
+    await waitFor(() => (live.length >= 2 ? true : undefined), 20_000, 'two live AAPL updates');
+    ws.close();
+  });
+
+  it('when it gets SIGINT, then every part stops, it exits 0 and leaves no process behind', async () => {
+    const pid = stack.child.pid!;
+    const below = descendants(pid);
+    stack.child.kill('SIGINT');
+    const { code, signal } = await stack.exited;
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(stack.output()).toContain('stopped.');
+    expect(isAlive(pid)).toBe(false);
+    expect(below.filter(isAlive)).toEqual([]);
+    expect(descendants(pid)).toEqual([]);
+  }, 30_000);
+});
+
+describe('node stack/dist/start.js --real', () => {
+  it('when the backing-service URLs are not set, then it refuses to start with a clear message and exits 1', async () => {
+    const stack = spawnStack({ GATEWAY_PORT: String(await freePort()), REGISTRY_PORT: String(await freePort()) }, ['--real']);
+    const { code } = await stack.exited;
+    expect(code).toBe(1);
+    expect(stack.output()).toContain('--real: DATABASE_URL, AMQP_URL, REDIS_URL not set');
+  });
+
+  it('when a URL is set but nothing answers there, then it refuses to start naming that URL and exits 1', async () => {
+    const dead = await freePort();
+    const stack = spawnStack(
+      {
+        GATEWAY_PORT: String(await freePort()),
+        REGISTRY_PORT: String(await freePort()),
+        DATABASE_URL: `postgres://postgres:secret@127.0.0.1:${dead}/test`,
+        AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        BACKING_PROBE_TIMEOUT_MS: '2000',
+      },
+      ['--real'],
+    );
+    const { code } = await stack.exited;
+    expect(code).toBe(1);
+    const out = stack.output();
+    expect(out).toContain(`DATABASE_URL=postgres://postgres:***@127.0.0.1:${dead}/test (postgres) does not answer`);
+    expect(out).not.toContain('secret');
+  });
+});
