@@ -1,9 +1,18 @@
 // `pnpm bench`: every bench in turn; a failing bench is reported and the others still run.
 import { runBench, type Bench } from './harness/bench-runner.js';
+import { cacheBench } from './cache.js';
 import { gatewayOverhead } from './gateway-overhead.js';
+import { pipelineBench } from './pipeline.js';
+import { registryBench } from './registry.js';
+import { wsFanout } from './ws-fanout.js';
 
+/** Every bench, in the order `pnpm bench` runs them. */
 const benches: [string, Bench][] = [
   ['gateway-overhead', gatewayOverhead],
+  ['cache', cacheBench],
+  ['ws-fanout', wsFanout],
+  ['pipeline', pipelineBench],
+  ['registry', registryBench],
 ];
 
 const quick = process.argv.includes('--quick');

@@ -17,12 +17,14 @@ export interface ThroughputOptions {
   path: string | (() => string);
   connections: number;
   durationS: number;
+  method?: 'GET' | 'PUT';
   headers?: Record<string, string>;
 }
 
 /** Drives `url` with autocannon (this process; the server is another process) and checks every answer was 2xx. */
 export async function measureThroughput(opts: ThroughputOptions): Promise<ThroughputResult> {
   const pathOf = opts.path;
+  const method = opts.method ?? 'GET';
   const result = await autocannon({
     url: opts.url,
     connections: opts.connections,
@@ -30,8 +32,8 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
     headers: opts.headers ?? {},
     requests: [
       typeof pathOf === 'string'
-        ? { method: 'GET', path: pathOf }
-        : { method: 'GET', setupRequest: (req) => ({ ...req, path: pathOf() }) },
+        ? { method, path: pathOf }
+        : { method, setupRequest: (req) => ({ ...req, path: pathOf() }) },
     ],
   });
   const requests = result['2xx'] + result.non2xx;

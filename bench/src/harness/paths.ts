@@ -8,9 +8,9 @@ export function serverScript(pkg: 'registry' | 'gateway' | 'provider' | 'ingesti
   return `${repoRoot}${pkg}/dist/server.js`;
 }
 
-/** A bench-owned script built next to this file (bench/dist/<relative>). */
+/** A bench-owned script, built (bench/dist/<relative>), also when the harness itself runs from src (vitest). */
 export function benchScript(relative: string): string {
-  return fileURLToPath(new URL(`../${relative}`, import.meta.url));
+  return `${repoRoot}bench/dist/${relative}`;
 }
 
 export const resultsDir = `${repoRoot}bench/results`;
