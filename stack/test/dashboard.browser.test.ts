@@ -16,7 +16,8 @@ interface PageState {
 
 function pageState(page: Page): Promise<PageState> {
   return page.evaluate(() => {
-    const l = (window as unknown as { lizards: { received: Record<string, string[]>; feed: { reconnects: number } } }).lizards;
+    // Runs in the page (the test files are type-checked without the DOM library).
+    const l = (globalThis as unknown as { lizards: { received: Record<string, string[]>; feed: { reconnects: number } } }).lizards;
     return { received: JSON.parse(JSON.stringify(l.received)) as Record<string, string[]>, reconnects: l.feed.reconnects };
   });
 }
@@ -118,6 +119,6 @@ describe('the dashboard at the gateway /', () => {
     const msftAtRemoval = (await pageState(page)).received.MSFT?.length ?? 0;
     await waitFor(async () => (((await pageState(page)).received.MSFT?.length ?? 0) >= msftAtRemoval + 2 ? true : undefined), 20_000, 'MSFT ticks after the removal');
     expect((await pageState(page)).received.AAPL?.length ?? 0).toBe(countAtRemoval);
-    expect(await page.evaluate(() => localStorage.getItem('lizards.watchlist'))).not.toContain('AAPL');
+    expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(key: string): string | null } }).localStorage.getItem('lizards.watchlist'))).not.toContain('AAPL');
   }, 40_000);
 });
