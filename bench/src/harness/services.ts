@@ -45,7 +45,9 @@ export interface StartOptions {
 /** Spawns `node <script>` on a free port and waits until `readyPath` answers 2xx. */
 export async function startService(opts: StartOptions): Promise<ServiceProcess> {
   const port = opts.env.PORT ? Number(opts.env.PORT) : await freePort();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.script], {
+  // BENCH_CPU_PROF=<dir>: every server under test writes a V8 CPU profile there when it stops (see profile-summary.ts).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${opts.name.replace(/\W+/g, '-')}-${port}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...profile, ...(opts.nodeArgs ?? []), opts.script], {
     env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', PORT: String(port), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
