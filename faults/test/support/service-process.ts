@@ -78,7 +78,16 @@ export class ServiceProcess {
       .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
   }
 
+  /** Set when the test stopped it; a process that exited otherwise crashed. */
+  killed = false;
+
+  /** What a crashed process last wrote, for the test report. */
+  crashReport(): string | undefined {
+    return this.alive || this.killed ? undefined : `${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.log.slice(-4000)}`;
+  }
+
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    this.killed = true;
     if (this.alive) this.child.kill(signal);
     await this.exited;
   }

@@ -255,6 +255,10 @@ export class Stack {
 
   async close(): Promise<void> {
     this.feeder.close();
+    for (const p of this.all) {
+      const report = p.crashReport();
+      if (report) process.stderr.write(`\n[faults ${this.run}] ${report}\n`);
+    }
     await Promise.all(this.all.map((p) => p.kill('SIGKILL')));
     await this.redis.stop();
     await this.pgProxy.stop();
