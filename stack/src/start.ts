@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { loadConfig } from '@lizards/lib';
 import { StackConfig } from './config/stack-config.js';
 import { backingServices, probeBackingServices, REQUIRED_FOR_REAL } from './stack/backing-services.js';
@@ -73,6 +74,6 @@ if (stopping) {
   await stack.shutdown().catch(() => undefined);
 } else {
   process.stdout.write(
-    banner({ gatewayUrl: stack.gatewayUrl, registryUrl: stack.registryUrl, backing: stack.backing, providers: stack.providers.length }),
+    banner({ gatewayUrl: stack.gatewayUrl, registryUrl: stack.registryUrl, backing: stack.backing, providers: stack.providers.length, startedInMs: performance.now() }),
   );
 }

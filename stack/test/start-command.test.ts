@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { descendants, freePort, isAlive, spawnStack, waitFor, type StackProcess } from './support/stack-process.js';
+import { descendants, freePort, isAlive, REPO_ROOT, spawnStack, waitFor, type StackProcess } from './support/stack-process.js';
+
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const cli = spawn(process.execPath, ['stack/dist/cli.js', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    cli.once('exit', (code) => resolve({ code, stdout }));
+  });
+}
 
 // PGlite's first start (WebAssembly, initdb) is the slow part; on an idle machine the banner comes well within 20 s.
 const START_TIMEOUT_MS = 90_000;
@@ -91,6 +101,25 @@ describe('node stack/dist/start.js (pnpm start) with no backing-service URLs', (
     ws.send(JSON.stringify({ type: 'subscribe', symbols: ['AAPL'] }));
     await waitFor(() => (live.length >= 2 ? true : undefined), 20_000, 'two live AAPL updates');
     ws.close();
+  });
+
+  it('when `lizards services` runs against it, then the registry is printed', async () => {
+    const { stdout, code } = await runCli(['services'], { REGISTRY_URL: registry });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^provider {2}\(2 instances\)$/m);
+    expect(stdout).toMatch(/^ingestion-grpc {2}\(1 instance\)\n {2}grpc:\/\/127\.0\.0\.1:\d+/m);
+    expect(stdout).toContain(`gateway  (1 instance)\n  http://127.0.0.1:${new URL(gateway).port}`);
+  });
+
+  it('when `lizards watch AAPL TSLA` runs against it, then live prices stream until SIGINT', async () => {
+    const cli = spawn(process.execPath, ['stack/dist/cli.js', 'watch', 'AAPL', 'tsla'], { cwd: REPO_ROOT, env: { ...process.env, GATEWAY_URL: gateway } });
+    let out = '';
+    cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
+    const lines = (symbol: string) => out.split('\n').filter((l) => new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3}  ${symbol} +[▲▼ ] +\\d+\\.\\d\\d +[+-]\\d+\\.\\d\\d`).test(l));
+    await waitFor(() => (lines('AAPL').length >= 3 && lines('TSLA').length >= 3 ? true : undefined), 20_000, `streamed prices; got:\n${out}`);
+    cli.kill('SIGINT');
+    expect(await exited).toBe(0);
   });
 
   it('when it gets SIGINT, then every part stops, it exits 0 and leaves no process behind', async () => {
