@@ -4,7 +4,6 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildRegistryApp } from '../../registry/src/app.js';
@@ -70,7 +69,7 @@ describe.skipIf(missing !== undefined)(`Prometheus configuration${missing ? ` (s
 });
 
 describe('GET /sd/prometheus', () => {
-  let app: FastifyInstance;
+  let app: ReturnType<typeof buildRegistryApp>;
   let base: string;
   let workDir: string;
 
