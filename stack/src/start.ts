@@ -3,7 +3,7 @@ import { loadConfig } from '@lizards/lib';
 import { StackConfig } from './config/stack-config.js';
 import { backingServices, probeBackingServices, REQUIRED_FOR_REAL } from './stack/backing-services.js';
 import { banner } from './stack/banner.js';
-import { startStack, type RunningStack } from './stack/start-stack.js';
+import type { RunningStack } from './stack/start-stack.js';
 
 const USAGE = `usage: node stack/dist/start.js [--real]
   --real   use the real PostgreSQL, RabbitMQ and Redis: refuse to start unless
@@ -66,6 +66,8 @@ process.on('SIGINT', (s) => void stop(s));
 process.on('SIGTERM', (s) => void stop(s));
 
 try {
+  // Loaded only now: a refused start (bad argument, --real without servers) answers without loading every service.
+  const { startStack } = await import('./stack/start-stack.js');
   stack = await startStack();
 } catch (err) {
   fail(`cannot start: ${(err as Error).stack ?? String(err)}`);

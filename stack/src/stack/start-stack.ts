@@ -7,13 +7,13 @@ import { dashboardPlugin } from '@lizards/gateway/dist/dashboard/dashboard-plugi
 import { createRedisConnection } from '@lizards/gateway/dist/redis/redis-connection.js';
 import { createRawStore, IngestionConfig, startIngestionService, type IngestionService } from '@lizards/ingestion';
 import { ProviderConfig } from '@lizards/provider/dist/config.js';
-import { openEmbeddedPriceStore } from '@lizards/provider/dist/store/embedded-price-store.js';
 import { openPostgresPriceStore } from '@lizards/provider/dist/store/postgres-price-store.js';
 import type { PriceStore } from '@lizards/provider/dist/store/price-repository.js';
 import { buildRegistryApp } from '@lizards/registry';
 import { RegistryConfig } from '@lizards/registry/dist/config.js';
 import { StackConfig } from '../config/stack-config.js';
 import { backingServices, type BackingService } from './backing-services.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { startProviderInstance, type ProviderInstance } from './provider-instance.js';
 
 type Env = Record<string, string | undefined>;
@@ -79,12 +79,16 @@ export async function startStack(env: Env = process.env): Promise<RunningStack> 
             schema: providerConfig.DATABASE_SCHEMA,
             readPoolSize: providerConfig.DATABASE_POOL_SIZE,
           })
-        : openEmbeddedPriceStore({
-            schema: providerConfig.DATABASE_SCHEMA,
-            ...(providerConfig.PGLITE_DATA_DIR ? { dataDir: providerConfig.PGLITE_DATA_DIR } : {}),
+        : startEmbeddedPostgres(providerConfig.PGLITE_DATA_DIR ? { dataDir: providerConfig.PGLITE_DATA_DIR } : {}).then(async (pg) => {
+            try {
+              return await openPostgresPriceStore({ url: pg.url, schema: providerConfig.DATABASE_SCHEMA, kind: 'pglite', singleConnection: true, onClose: pg.stop });
+            } catch (err) {
+              await pg.stop();
+              throw err;
+            }
           });
     // PGlite has a single backend: the instances share one store. A real PostgreSQL gets a pool per instance.
-    // Starting PGlite (WebAssembly, initdb) is the slowest step: it runs while the rest comes up.
+    // Starting PGlite (WebAssembly, initdb) is the slowest step: it runs on its own thread while the rest comes up.
     const sharedStore = providerConfig.DATABASE_URL ? undefined : openStore();
     sharedStore?.then((store) => stops.add('store', 'embedded price store', () => store.close()), () => undefined);
 
