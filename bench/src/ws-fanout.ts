@@ -6,7 +6,7 @@ import { mainOf, isMain, type Bench } from './harness/bench-runner.js';
 import { dropSchema } from './harness/cleanup.js';
 import { ClientFleet, histogramPercentile } from './harness/client-fleet.js';
 import { scrapeCounter } from './harness/metrics.js';
-import { serverScript } from './harness/paths.js';
+import { benchScript, serverScript } from './harness/paths.js';
 import { ratioFigure, valueFigure, type Figure } from './harness/results.js';
 import { ProcessGroup, backends, waitFor } from './harness/services.js';
 import { execSync } from 'node:child_process';
@@ -34,16 +34,18 @@ export const wsFanout: Bench = async ({ quick, run }) => {
   const figures: Figure[] = [];
   const checks: string[] = [];
   for (const s of scenarios) {
-    const r = await runScenario(s, `${run}${s.clients}`);
+    const bare = await runScenario(s, `${run}b${s.clients}`, 'bare');
+    const r = await runScenario(s, `${run}${s.clients}`, 'provider');
     const label = `${s.clients} clients`;
-    const offered = { name: 'offered (ticks/s x clients)', value: s.ticksPerSec * s.clients };
+    const baseline = { name: 'bare amqplib->ws broadcast', value: bare.deliveredPerSec };
     figures.push(
-      { ...ratioFigure(`${label}: delivered`, r.deliveredPerSec, 'msgs/s', offered), ...targetMin(r.deliveredPerSec, 50_000) },
-      valueFigure(`${label}: p50 tick-to-client`, r.p50, 'ms'),
-      valueFigure(`${label}: p99 tick-to-client`, r.p99, 'ms', { max: s.p99TargetMs }),
-      valueFigure(`${label}: drops`, r.drops, 'ticks', { max: 0 }),
+      { ...ratioFigure(`${label}: delivered`, r.deliveredPerSec, 'msgs/s', baseline), ...targetMin(r.deliveredPerSec, 50_000) },
+      valueFigure(`${label}: offered (ticks/s x clients)`, s.ticksPerSec * s.clients, 'msgs/s'),
+      { ...valueFigure(`${label}: p50 tick-to-client`, r.p50, 'ms'), baseline: { name: 'bare p50', value: bare.p50 } },
+      { ...valueFigure(`${label}: p99 tick-to-client`, r.p99, 'ms', { max: s.p99TargetMs }), baseline: { name: 'bare p99', value: bare.p99 } },
+      { ...valueFigure(`${label}: drops`, r.drops, 'ticks', { max: 0 }), baseline: { name: 'bare drops', value: bare.drops } },
     );
-    checks.push(...r.checks);
+    checks.push(...bare.checks, ...r.checks);
   }
   return { config: { scenarios, fdLimit, storeBatchWaitMs: 2, path: 'amqplib publish -> prices -> provider worker -> PostgreSQL -> prices.live -> hub -> ws clients (2 child processes)' }, figures, checks };
 };
@@ -52,7 +54,7 @@ function targetMin(v: number, min: number): Pick<Figure, 'target' | 'met'> {
   return { target: `>= ${min} msgs/s`, met: v >= min };
 }
 
-async function runScenario(s: Scenario, run: string) {
+async function runScenario(s: Scenario, run: string, target: 'provider' | 'bare') {
   const schema = `lz_bench_${run}`;
   const names = { PRICES_EXCHANGE: `lz.${run}.prices`, STORE_QUEUE: `lz.${run}.prices.store`, LIVE_EXCHANGE: `lz.${run}.prices.live` };
   const group = new ProcessGroup();
@@ -60,7 +62,9 @@ async function runScenario(s: Scenario, run: string) {
   const channel = await amqp.createConfirmChannel();
   let fleet: ClientFleet | undefined;
   try {
-    const provider = await group.start({
+    const provider = target === 'bare'
+      ? await group.start({ name: 'bare-ws', script: benchScript('servers/bare-ws-broadcast.js'), env: { AMQP_URL: backends.amqpUrl, PRICES_EXCHANGE: names.PRICES_EXCHANGE } })
+      : await group.start({
       name: 'provider',
       script: serverScript('provider'),
       env: {
@@ -79,13 +83,14 @@ async function runScenario(s: Scenario, run: string) {
       sent++;
     };
     // The first tick makes the symbol known, so clients can subscribe to it.
-    await publish(Date.now() - 60_000);
+    const seedAt = Date.now() - 60_000;
+    await publish(seedAt);
     await channel.waitForConfirms();
     const sql = postgres(backends.databaseUrl, { max: 1, onnotice: () => undefined });
     const rows = async () => Number((await sql`SELECT count(*)::int AS n FROM ${sql(schema)}.ticks`)[0]!.n);
     try {
-      await waitFor('first tick stored', async () => (await rows()) === 1, 10_000);
-      fleet = await ClientFleet.open(`ws://127.0.0.1:${provider.port}/ws`, s.clients, 2, [SYMBOL]);
+      if (target === 'provider') await waitFor('first tick stored', async () => (await rows()) === 1, 10_000);
+      fleet = await ClientFleet.open(`ws://127.0.0.1:${provider.port}/ws`, s.clients, 2, [SYMBOL], seedAt + 1);
 
       const intervalMs = 1000 / s.ticksPerSec;
       const start = Date.now();
@@ -107,15 +112,15 @@ async function runScenario(s: Scenario, run: string) {
         await new Promise((r) => setTimeout(r, 200));
         stats = await fleet.collect();
       }
-      const stored = await rows();
-      const [storeLag] = await sql`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - "timestamp") * 1000) AS p50,
+      const stored = target === 'provider' ? await rows() : total + 1;
+      const [storeLag] = target === 'bare' ? [{ p50: Number.NaN, p99: Number.NaN }] : await sql`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - "timestamp") * 1000) AS p50,
         percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - "timestamp") * 1000) AS p99
         FROM ${sql(schema)}.ticks WHERE "timestamp" > now() - interval '50 seconds'`;
-      const conflated = await scrapeCounter(provider.url, 'provider_ws_conflated_total');
+      const conflated = target === 'provider' ? await scrapeCounter(provider.url, 'provider_ws_conflated_total') : 0;
       const drops = expected - stats.ticks;
       const checks = [
-        `${s.clients} clients: ${total} ticks published, ${stored - 1}/${total} stored rows, ${stats.ticks}/${expected} tick deliveries ` +
-          `(${stats.messages} messages; per client min ${stats.minTicks} max ${stats.maxTicks}), ${stats.outOfOrder} repeated/out of order, ` +
+        `${target}, ${s.clients} clients: ${total} ticks published, ${target === 'provider' ? `${stored - 1}/${total} stored rows` : 'no store'}, ${stats.ticks}/${expected} tick deliveries ` +
+          `(${stats.messages} price_update messages incl. snapshots; per client min ${stats.minTicks} max ${stats.maxTicks}), ${stats.outOfOrder} repeated/out of order, ` +
           `${stats.closedEarly} sockets closed early, ${stats.errors} socket errors, ${stats.errorMessages} error messages, ${conflated} conflated by the provider; ` +
           `publish-to-commit (stored_at - timestamp) p50 ${Number(storeLag?.p50).toFixed(1)} ms, p99 ${Number(storeLag?.p99).toFixed(1)} ms`,
       ];

@@ -6,13 +6,13 @@ import { benchScript } from './paths.js';
 export class ClientFleet {
   private constructor(private readonly children: ChildProcess[]) {}
 
-  static async open(url: string, clients: number, processes: number, symbols: string[]): Promise<ClientFleet> {
+  static async open(url: string, clients: number, processes: number, symbols: string[], liveAfter: number): Promise<ClientFleet> {
     const children = Array.from({ length: processes }, () => fork(benchScript('ws-clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const fleet = new ClientFleet(children);
     try {
       await Promise.all(children.map((child, i) => {
         const share = Math.floor(clients / processes) + (i < clients % processes ? 1 : 0);
-        return fleet.ask(child, { type: 'open', url, clients: share, symbols }, 'opened');
+        return fleet.ask(child, { type: 'open', url, clients: share, symbols, liveAfter }, 'opened');
       }));
     } catch (err) {
       fleet.close();
