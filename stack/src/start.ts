@@ -47,6 +47,8 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
     process.exit(1);
   }
   stopping = true;
+  // A signal during the start: everything lives in this process (the registry too), so exiting ends it all.
+  if (!stack) process.exit(0);
   process.stdout.write(`\n${signal}: stopping...\n`);
   const force = setTimeout(() => {
     process.stderr.write('shutdown timed out\n');
@@ -54,7 +56,7 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   }, 15_000);
   force.unref();
   try {
-    await stack?.shutdown();
+    await stack.shutdown();
     process.stdout.write('stopped.\n');
     process.exit(0);
   } catch (err) {
@@ -70,12 +72,8 @@ try {
   const { startStack } = await import('./stack/start-stack.js');
   stack = await startStack();
 } catch (err) {
-  fail(`cannot start: ${(err as Error).stack ?? String(err)}`);
+  fail(`cannot start: ${(err as Error).message}`);
 }
-if (stopping) {
-  await stack.shutdown().catch(() => undefined);
-} else {
-  process.stdout.write(
-    banner({ gatewayUrl: stack.gatewayUrl, registryUrl: stack.registryUrl, backing: stack.backing, providers: stack.providers.length, startedInMs: performance.now() }),
-  );
-}
+process.stdout.write(
+  banner({ gatewayUrl: stack.gatewayUrl, registryUrl: stack.registryUrl, backing: stack.backing, providers: stack.providers.length, startedInMs: performance.now() }),
+);
