@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { createTestSchema, runId } from '../../provider/test/support/backends.js';
 import { repoRoot } from './support/compose-file.js';
 import { exportedSampleNames, metricNamesIn } from './support/metric-names.js';
 import { exitedService, readyUrl, startService, waitFor, type ServiceProcess } from './support/service-process.js';
@@ -67,17 +68,21 @@ describe('Grafana provisioning', () => {
 });
 
 describe('metric names used by the dashboard and the alert rules', () => {
-  // The four services from their build output with embedded adapters (`npx tsc -b` first).
+  // The four services from their build output (`npx tsc -b` first), embedded adapters except the provider's store:
+  // the local PostgreSQL (a schema of this run's own) starts much faster than PGlite on a busy machine.
   const procs: ServiceProcess[] = [];
   const exported = new Set<string>();
+  let db: Awaited<ReturnType<typeof createTestSchema>>;
 
   beforeAll(async () => {
+    db = await createTestSchema(runId());
     const registry = startService('registry', `${repoRoot}registry/dist/server.js`, repoRoot, { PORT: '0', LOG_LEVEL: 'info' });
     procs.push(registry);
     const dead = () => exitedService(procs);
     const registryUrl = await waitFor(() => readyUrl(registry, 'registry ready'), 20_000, 'registry ready', dead);
     const env = { PORT: '0', REGISTRY_URL: registryUrl, LOG_LEVEL: 'warn', SESSION_SECRET: 'metrics-test-secret-0123456789' };
-    for (const service of ['provider', 'ingestion', 'gateway']) procs.push(startService(service, `${repoRoot}${service}/dist/server.js`, repoRoot, env));
+    procs.push(startService('provider', `${repoRoot}provider/dist/server.js`, repoRoot, { ...env, DATABASE_URL: db.url, DATABASE_SCHEMA: db.schema }));
+    for (const service of ['ingestion', 'gateway']) procs.push(startService(service, `${repoRoot}${service}/dist/server.js`, repoRoot, env));
 
     for (const service of ['registry', 'provider', 'ingestion', 'gateway']) {
       const base =
@@ -88,15 +93,16 @@ describe('metric names used by the dashboard and the alert rules', () => {
               if (res.status !== 200) return undefined;
               const [i] = ((await res.json()) as { instances: { ip_address: string; port_number: string }[] }).instances;
               return `http://${i!.ip_address}:${i!.port_number}`;
-            }, 45_000, `${service} registered`, dead);
+            }, 60_000, `${service} registered`, dead);
       const res = await fetch(`${base}/metrics`);
       expect(res.status, `${service} /metrics`).toBe(200);
       for (const name of exportedSampleNames(await res.text())) exported.add(name);
     }
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop(5000)));
+    await db?.drop();
   }, 30_000);
 
   it('when the queries are parsed, then they name metrics at all (the extraction works)', () => {
