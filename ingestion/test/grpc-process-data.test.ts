@@ -127,5 +127,14 @@ describe('gRPC DataProcessor.ProcessData', () => {
       const { response } = await call('{"symbol":"AAPL","price":151,"timestamp":"2024-09-14T12:40:00Z"}');
       expect(response).toMatchObject({ status: 'OK', accepted: 1 });
     });
+
+    it('when the problem quotes text with a lone UTF-16 surrogate, then the details carry U+FFFD in its place and the server keeps serving', async () => {
+      const { error } = await call(JSON.stringify([{ symbol: 'A\ud800', price: 1, timestamp: '2024-09-14T12:34:56Z' }]));
+      expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(error?.details).toMatch(/ticks\[0\] \(A\ufffd\)/);
+
+      const { response } = await call('{"symbol":"AAPL","price":152,"timestamp":"2024-09-14T12:41:00Z"}');
+      expect(response).toMatchObject({ status: 'OK', accepted: 1 });
+    });
   });
 });

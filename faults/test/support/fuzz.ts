@@ -17,10 +17,9 @@ export class Fuzzer {
   private readonly rand: () => number;
   private readonly alphabet: string[];
 
-  /** `loneSurrogates: false` keeps strings well-formed UTF-16 (see faults/README.md, known issues). */
-  constructor(seed: number, opts: { loneSurrogates?: boolean } = {}) {
+  constructor(seed: number) {
     this.rand = prng(seed);
-    this.alphabet = opts.loneSurrogates === false ? UNICODE : [...UNICODE, ...LONE_SURROGATES];
+    this.alphabet = [...UNICODE, ...LONE_SURROGATES];
   }
 
   int(max: number): number {
