@@ -102,11 +102,9 @@ describe('abuse: fuzzed input and floods', () => {
       { type: f.string(10), symbols: [] },
     ];
     const problems: string[] = [];
-    // Oversized frames only straight to the provider: through the gateway its 1009 close can reach the client as 1012
-    // (faults/README.md, known issues).
     const targets = [
-      { via: 'provider', base: () => stack.providers[0]!.url, oversized: true },
-      { via: 'gateway', base: () => stack.gateway.url, oversized: false },
+      { via: 'provider', base: () => stack.providers[0]!.url },
+      { via: 'gateway', base: () => stack.gateway.url },
     ];
     for (const target of targets) {
       for (let c = 0; c < 10; c++) {
@@ -127,7 +125,7 @@ describe('abuse: fuzzed input and floods', () => {
         for (let i = 0; i < 10 && socket.readyState === WebSocket.OPEN; i++) {
           const kind = f.int(10);
           if (kind === 0) socket.send(Buffer.from(f.string(50)), { binary: true });
-          else if (kind === 1 && target.oversized) socket.send('x'.repeat(70_000 + f.int(100_000)));
+          else if (kind === 1) socket.send('x'.repeat(70_000 + f.int(100_000)));
           else socket.send(f.body(f.pick(templates)).slice(0, 60_000));
           await new Promise((r) => setTimeout(r, 10));
         }

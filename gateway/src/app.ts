@@ -117,7 +117,9 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
   });
   app.register(fastifyWebsocket, {
     options: {
-      maxPayload: 1 << 20,
+      // The gateway enforces the frame limit itself: a 1009 from the provider can be lost when it resets the
+      // connection while the rest of the oversized frame is still being relayed.
+      maxPayload: config.WS_MAX_PAYLOAD,
       handleProtocols: (_protocols, request) => ((request as unknown as Record<symbol, string | undefined>)[kUpstreamProtocol] || false),
     },
     preClose(this: FastifyInstance, done: () => void) {

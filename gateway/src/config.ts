@@ -24,5 +24,10 @@ export const GatewayConfig = Type.Object({
   UPSTREAM_CONNECTIONS: Type.Integer({ default: 64, minimum: 1, description: 'keep-alive connections per upstream instance' }),
   BREAKER_FAILURE_THRESHOLD: Type.Integer({ default: 1, minimum: 1, description: 'consecutive failures that open an instance circuit' }),
   BREAKER_COOL_OFF_MS: Type.Integer({ default: 5000, minimum: 1, description: 'open circuit time before a half-open probe' }),
+  WS_MAX_PAYLOAD: Type.Integer({
+    default: 65_536,
+    minimum: 1024,
+    description: "larger client frames close the socket with 1009 at the gateway; keep it at or below the provider's WS_MAX_PAYLOAD",
+  }),
 });
 export type GatewayConfig = Static<typeof GatewayConfig>;

@@ -117,6 +117,22 @@ describe('WebSocket /ws through the gateway', () => {
     expect(await client.closedWith()).toEqual({ code: 4002, reason: 'server bye' });
   });
 
+  it('when a client frame is larger than WS_MAX_PAYLOAD, then the gateway closes the client with 1009, the upstream socket is closed, and new sockets still work', async () => {
+    for (let i = 0; i < 5; i++) {
+      const client = new Client(`${wsBase}/ws?token=good`);
+      await client.opened;
+      await client.next(1);
+      const before = upstream.wsCloses.length;
+      client.socket.send('x'.repeat(65_537 + i * 50_000));
+      expect((await client.closedWith()).code).toBe(1009);
+      await waitFor(() => upstream.wsCloses.length > before, { what: 'upstream close' });
+    }
+    const client = new Client(`${wsBase}/ws?token=good`);
+    await client.opened;
+    expect(JSON.parse((await client.next(1))[0]!.text)).toMatchObject({ type: 'hello' });
+    client.socket.close(1000);
+  });
+
   it('when the session token is refused, then the client gets the same HTTP answer as directly (401)', async () => {
     const status = (url: string) =>
       new Promise<number>((resolve) => {
