@@ -80,8 +80,9 @@ describe('the dashboard at the gateway /', () => {
     const countAfterReconnect = (await pageState(page)).received.AAPL?.length ?? 0;
     const after = await waitFor(async () => {
       const s = await pageState(page);
-      return (s.received.AAPL?.length ?? 0) >= countAfterReconnect + 3 ? s : undefined;
-    }, 30_000, 'three more AAPL ticks after the reconnect');
+      // Five more: with the two live ticks of the previous test the window surely spans more than five stored ticks.
+      return (s.received.AAPL?.length ?? 0) >= countAfterReconnect + 5 ? s : undefined;
+    }, 30_000, 'five more AAPL ticks after the reconnect');
 
     const received = after.received.AAPL!;
     const first = received[0]!;
