@@ -74,8 +74,13 @@ describe('node ingestion/dist/server.js', () => {
       port = (res.json() as { instances: { port_number: string }[] }).instances[0]!.port_number;
       return true;
     }, 15_000, 'the ingestion process to register');
-    const grpc = await registry.inject({ method: 'GET', url: '/services/ingestion-grpc' });
-    expect((grpc.json() as { instances: { protocol: string }[] }).instances[0]!.protocol).toBe('gRPC');
+    // The gRPC endpoint registers on its own, a moment after or before the HTTP one.
+    const grpc = await waitFor(async () => {
+      const res = await registry.inject({ method: 'GET', url: '/services/ingestion-grpc' });
+      const body = res.statusCode === 200 ? (res.json() as { instances: { protocol: string }[] }) : undefined;
+      return body && body.instances.length > 0 ? body : undefined;
+    }, 15_000, 'the gRPC endpoint to register');
+    expect(grpc.instances[0]!.protocol).toBe('gRPC');
 
     const base = `http://127.0.0.1:${port}`;
     const list = await request(`${base}/sources`);
