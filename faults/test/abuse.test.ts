@@ -6,7 +6,7 @@ import { Fuzzer } from './support/fuzz.js';
 import { PriceClient } from './support/price-client.js';
 import type { ServiceProcess } from './support/service-process.js';
 import { SYMBOLS, Stack } from './support/stack.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const SEED = 20261125;
 const MEMORY_BOUND = 200 * 1024 * 1024;

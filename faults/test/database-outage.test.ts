@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { PriceClient } from './support/price-client.js';
 import { SYMBOLS, Stack, queueDepth } from './support/stack.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 async function status(url: string): Promise<number> {
   const res = await request(url);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { PriceClient } from './support/price-client.js';
 import { SYMBOLS, Stack } from './support/stack.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 // Scenarios 1 and 6: a provider killed with SIGKILL under load (no deregister, unacked deliveries in flight).
 describe('a provider instance killed with SIGKILL under load', () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { SYMBOLS, Stack } from './support/stack.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const AV_KEY = 'AVKEY-faults-5e1c9d';
 const FINNHUB_KEY = 'FHKEY-faults-8a2f70';

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { startStack, type RunningStack } from '../src/index.js';
-import { REPO_ROOT, waitFor } from './support/stack-process.js';
+import { waitFor } from '@lizards/testkit';
+import { REPO_ROOT } from './support/stack-process.js';
 
 const OUTPUT_DIR = join(REPO_ROOT, 'test-output', 'stack');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];

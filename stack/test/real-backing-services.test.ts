@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, spawnStack, waitFor, type StackProcess } from './support/stack-process.js';
+import { freePort, waitFor } from '@lizards/testkit';
+import { spawnStack, type StackProcess } from './support/stack-process.js';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';

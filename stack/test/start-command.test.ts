@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { descendants, freePort, isAlive, REPO_ROOT, spawnStack, waitFor, type StackProcess } from './support/stack-process.js';
+import { freePort, waitFor } from '@lizards/testkit';
+import { descendants, isAlive, REPO_ROOT, spawnStack, type StackProcess } from './support/stack-process.js';
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve) => {

@@ -1,2 +1,3 @@
 export * from './tcp-proxy.js';
 export * from './wait-for.js';
+export * from './free-port.js';

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 interface ServerMessage {
   type: string;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAX_LOG_CHARS = 8 * 1024 * 1024;

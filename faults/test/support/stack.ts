@@ -6,8 +6,7 @@ import postgres from 'postgres';
 import { request } from 'undici';
 import { loadDataProcessor, type DataProcessorClient, type ProcessingResponse } from '@lizards/proto';
 import { ServiceProcess } from './service-process.js';
-import { TcpProxy } from './tcp-proxy.js';
-import { freePort, waitFor } from './wait-for.js';
+import { TcpProxy, freePort, waitFor } from '@lizards/testkit';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
