@@ -106,12 +106,19 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
   app.register(observabilityPlugin, {
     registry: metricsRegistry,
     readiness: {
+      // Degraded, not down: a registry or Redis outage must not take every gateway out of a load balancer at once
+      // while each can still route (fail-static) and proxy (uncached).
       registry: () => {
+        const blind = directory.neverResolved;
+        if (blind.length > 0) return `unreachable; no instances known for ${blind.join(', ')}`;
         const stale = directory.failStatic;
-        return stale.length === 0 ? true : `unreachable; serving last known instances of ${stale.join(', ')}`;
+        return stale.length === 0 ? true : { degraded: `unreachable; serving last known instances of ${stale.join(', ')}` };
       },
       ...(deps.redis
-        ? { redis: () => (deps.redis!.status === 'ready' ? true : `${deps.redis!.status}; proxying uncached, rate limits per instance`) }
+        ? {
+            redis: () =>
+              deps.redis!.status === 'ready' ? true : { degraded: `${deps.redis!.status}; proxying uncached, rate limits per instance` },
+          }
         : {}),
     },
   });

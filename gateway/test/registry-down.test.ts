@@ -42,15 +42,18 @@ describe('registry unreachable (fail-static)', () => {
     }
     expect(seen).toEqual(new Set(['a', 'b']));
 
+    // Degraded, still ready: every gateway losing the registry at once must not leave the load balancer empty.
     const state = await ready(gateway);
-    expect(state.status).toBe(503);
-    expect(state.body.checks.registry).toContain('serving last known instances of provider');
+    expect(state.status).toBe(200);
+    expect(state.body.status).toBe('degraded');
+    expect(state.body.checks.registry).toMatch(/^degraded: unreachable; serving last known instances of .*provider/);
     const metrics = await (await request(`${gateway.url}/metrics`)).body.text();
     expect(metrics).toMatch(/gateway_registry_fail_static\{upstream_service="provider"[^}]*\} 1/);
 
     // The registry comes back empty; instances re-register on their next heartbeat and the gateway follows.
     registry = await startRegistry({ port });
-    await waitFor(async () => (await ready(gateway)).status === 200, { what: 'ready again' });
+    await waitFor(async () => (await ready(gateway)).body.status === 'ready', { what: 'ready again' });
+    expect((await ready(gateway)).body.checks.registry).toBe('ok');
     // Until they have, the last known instances stay in use: no request fails during the recovery.
     for (let i = 0; i < 20; i++) {
       const res = await request(`${gateway.url}/prices/AAPL?cc=no-store`);
@@ -60,5 +63,20 @@ describe('registry unreachable (fail-static)', () => {
     await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 2, { what: 'instances back' });
     const after = await (await request(`${gateway.url}/metrics`)).body.text();
     expect(after).toMatch(/gateway_registry_fail_static\{upstream_service="provider"[^}]*\} 0/);
+  });
+
+  it('when the gateway starts while the registry is unreachable, then it is not ready (no instance known to fall back on) and a route answers 503', async () => {
+    const blind = await startGateway({ REGISTRY_URL: 'http://127.0.0.1:9', REGISTRY_RETRY_MS: '100' });
+    try {
+      await waitFor(() => blind.app.gateway.directory.neverResolved.includes('provider'), { what: 'a failed lookup' });
+      const state = await ready(blind);
+      expect(state.status).toBe(503);
+      expect(state.body).toMatchObject({ status: 'not ready', checks: { registry: expect.stringContaining('no instances known for') } });
+      const res = await request(`${blind.url}/prices/AAPL`);
+      expect(res.statusCode).toBe(503);
+      await res.body.dump();
+    } finally {
+      await blind.close();
+    }
   });
 });

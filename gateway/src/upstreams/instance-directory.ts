@@ -98,6 +98,11 @@ export class InstanceDirectory {
     return [...this.states].filter(([, s]) => s.attempted && !s.reachable).map(([id]) => id);
   }
 
+  /** Services the registry has never answered for: there is nothing to fall back on. */
+  get neverResolved(): string[] {
+    return [...this.states].filter(([, s]) => s.attempted && !s.reachable && !s.known).map(([id]) => id);
+  }
+
   isFailStatic(serviceId: string): boolean {
     const state = this.states.get(serviceId);
     return state !== undefined && state.attempted && !state.reachable;

@@ -2,12 +2,16 @@ import fp from 'fastify-plugin';
 import { Histogram, type Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 
-/** One dependency check for /ready: resolves to true (ready), false, or a status word. */
-export type ReadinessCheck = () => boolean | string | Promise<boolean | string>;
+/**
+ * One dependency check for /ready: resolves to true or 'ok' (ready), false or a status word (not ready), or
+ * `{ degraded: reason }` — the service still serves, with less (e.g. uncached): ready, and says so.
+ */
+export type ReadinessResult = boolean | string | { degraded: string };
+export type ReadinessCheck = () => ReadinessResult | Promise<ReadinessResult>;
 
 export interface ObservabilityOptions {
   registry: Registry;
-  /** Named checks reported by /ready; the service is ready when every one is true or 'ok'. */
+  /** Named checks reported by /ready: 503 when one is down; 200 `ready`, or `degraded` when one is degraded. */
   readiness?: Record<string, ReadinessCheck>;
 }
 
@@ -36,18 +40,25 @@ async function observability(app: FastifyInstance, opts: ObservabilityOptions): 
   app.get('/ready', { logLevel: 'warn' }, async (_request, reply) => {
     const checks: Record<string, string> = {};
     let ready = true;
+    let degraded = false;
     for (const [name, check] of Object.entries(opts.readiness ?? {})) {
-      let result: boolean | string;
+      let result: ReadinessResult;
       try {
         result = await check();
       } catch (err) {
         result = (err as Error).message || 'error';
       }
+      if (typeof result === 'object') {
+        degraded = true;
+        checks[name] = `degraded: ${result.degraded}`;
+        continue;
+      }
       const ok = result === true || result === 'ok';
       checks[name] = ok ? 'ok' : result === false ? 'down' : String(result);
       ready &&= ok;
     }
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    const status = !ready ? 'not ready' : degraded ? 'degraded' : 'ready';
+    return reply.code(ready ? 200 : 503).send({ status, checks });
   });
 
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
