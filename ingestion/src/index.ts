@@ -8,6 +8,7 @@ export {
   type IngestionService,
   type StartIngestionOptions,
 } from './ingestion-service.js';
+export { tickMessages, PUBLISHED_AT_HEADER } from './outbox/tick-message.js';
 export { createRawStore } from './raw-store/create-raw-store.js';
 export type { RawStore, RawDocument } from './raw-store/raw-store.js';
 export type { Tick, SourceId } from './ticks/tick.js';

@@ -86,6 +86,26 @@ describe('gRPC DataProcessor.ProcessData', () => {
       ]);
     });
 
+    it('when the content holds several ticks of one symbol, then they are published together as one message of that symbol', async () => {
+      const before = published.length;
+      const { response } = await call(
+        'symbol,price,timestamp\nAMD,150.1,2024-09-14T12:36:30Z\nINTC,20.5,2024-09-14T12:36:30Z\nAMD,150.2,2024-09-14T12:36:31Z\nAMD,150.3,2024-09-14T12:36:32Z\n',
+      );
+      expect(response).toMatchObject({ status: 'OK', accepted: 4, rejected: 0 });
+      await waitFor(() => published.length === before + 2, 5000, 'two published messages');
+      const [amd, intc] = published.slice(before);
+      expect([amd!.routingKey, amd!.messageId]).toEqual(['AMD', 'grpc:AMD:2024-09-14T12:36:30.000Z+3']);
+      expect(JSON.parse(amd!.body.toString())).toEqual({
+        ticks: [
+          { symbol: 'AMD', price: 150.1, timestamp: '2024-09-14T12:36:30.000Z', source: 'grpc' },
+          { symbol: 'AMD', price: 150.2, timestamp: '2024-09-14T12:36:31.000Z', source: 'grpc' },
+          { symbol: 'AMD', price: 150.3, timestamp: '2024-09-14T12:36:32.000Z', source: 'grpc' },
+        ],
+      });
+      expect([intc!.routingKey, intc!.messageId]).toEqual(['INTC', 'grpc:INTC:2024-09-14T12:36:30.000Z']);
+      expect(JSON.parse(intc!.body.toString())).toEqual({ symbol: 'INTC', price: 20.5, timestamp: '2024-09-14T12:36:30.000Z', source: 'grpc' });
+    });
+
     it('when some ticks are valid and some are not, then the valid ones are accepted and the response names the first problem', async () => {
       const { response, error } = await call('symbol,price,timestamp\nIBM,214.79,2024-09-14T12:37:00Z\nmsft,1,2024-09-14T12:37:00Z\nXOM,-3,2024-09-14T12:37:00Z\n');
       expect(error).toBeUndefined();

@@ -9,6 +9,7 @@ import { SimulatedSource } from '../src/sources/simulated-source.js';
 import { StooqSource } from '../src/sources/stooq-source.js';
 import { fixture } from './support/fixture-server.js';
 import { buildTestApp } from './support/ingestion-harness.js';
+import { tickIdsOf } from './support/tick-ids.js';
 import { waitFor } from '@lizards/testkit';
 
 const dirs: string[] = [];
@@ -55,8 +56,8 @@ describe('the raw store as the outbox across a restart', () => {
     });
     await second.app.ready();
     await waitFor(async () => (await second.rawStore.outboxDepth()) === 0, 10_000, 'the outbox draining after the restart');
-    await waitFor(() => received.length === 9, 5000, 'the nine stored ticks');
-    expect(received.map((m) => m.messageId).sort()).toEqual(stored.sort());
+    await waitFor(() => received.flatMap(tickIdsOf).length === 9, 5000, 'the nine stored ticks');
+    expect(received.flatMap(tickIdsOf).sort()).toEqual(stored.sort());
     expect((await second.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
     await second.app.close();
     await observer.close();

@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { MessageBus, OutgoingMessage } from '@lizards/lib';
+import type { MessageBus } from '@lizards/lib';
 import type { IngestionMetrics } from '../ingestion-metrics.js';
 import type { RawDocument, RawStore } from '../raw-store/raw-store.js';
 import type { Tick } from '../ticks/tick.js';
-import { tickMessage } from './tick-message.js';
+import { tickMessages } from './tick-message.js';
 
 export interface OutboxPublisherOptions {
   bus: MessageBus;
@@ -150,9 +150,10 @@ export class OutboxPublisher {
     const publishedAt = Date.now();
     for (let i = 0; i < ticks.length; i += this.opts.batchSize) {
       const slice = ticks.slice(i, i + this.opts.batchSize);
-      const messages: OutgoingMessage[] = slice.map((t) => tickMessage(this.opts.exchange, t, publishedAt));
-      await this.opts.bus.publishBatch(messages);
-      for (const t of slice) this.opts.metrics.ticksPublished.inc({ source: t.source });
+      await this.opts.bus.publishBatch(tickMessages(this.opts.exchange, slice, publishedAt));
+      const perSource = new Map<string, number>();
+      for (const t of slice) perSource.set(t.source, (perSource.get(t.source) ?? 0) + 1);
+      for (const [source, n] of perSource) this.opts.metrics.ticksPublished.inc({ source }, n);
     }
   }
 }

@@ -4,23 +4,46 @@ import type { Tick } from '../ticks/tick.js';
 /** Header carrying when ingestion published the tick (epoch ms), for tick-to-push latency. */
 export const PUBLISHED_AT_HEADER = 'x-published-at';
 
-/** A tick as a bus message on the prices exchange: routing key = symbol, messageId = source:symbol:timestamp. */
-export function tickMessage(exchange: string, tick: Tick, publishedAt: number): OutgoingMessage {
-  const body = {
+type WireTick = Pick<Tick, 'symbol' | 'price' | 'timestamp' | 'source' | 'volume'>;
+
+function wireTick(tick: Tick): WireTick {
+  return {
     symbol: tick.symbol,
     price: tick.price,
     timestamp: tick.timestamp,
     source: tick.source,
     ...(tick.volume !== undefined ? { volume: tick.volume } : {}),
   };
-  return {
-    exchange,
-    routingKey: tick.symbol,
-    body: Buffer.from(JSON.stringify(body)),
-    options: {
-      messageId: `${tick.source}:${tick.symbol}:${tick.timestamp}`,
-      contentType: 'application/json',
-      headers: { [PUBLISHED_AT_HEADER]: publishedAt },
-    },
-  };
+}
+
+/**
+ * Ticks as bus messages on the prices exchange, one message per source and symbol (routing key = symbol):
+ * a lone tick is the tick object itself (messageId `source:symbol:timestamp`); several ticks of one source
+ * and symbol travel together as `{"ticks":[...]}` (messageId `source:symbol:<first timestamp>+<count>`), so the
+ * broker persists, routes and confirms one message per symbol of a batch instead of one per tick.
+ */
+export function tickMessages(exchange: string, ticks: readonly Tick[], publishedAt: number): OutgoingMessage[] {
+  const groups = new Map<string, Tick[]>();
+  for (const t of ticks) {
+    const key = `${t.source}:${t.symbol}`;
+    const group = groups.get(key);
+    if (group) group.push(t);
+    else groups.set(key, [t]);
+  }
+  const messages: OutgoingMessage[] = [];
+  for (const [key, group] of groups) {
+    const first = group[0]!;
+    const single = group.length === 1;
+    messages.push({
+      exchange,
+      routingKey: first.symbol,
+      body: Buffer.from(JSON.stringify(single ? wireTick(first) : { ticks: group.map(wireTick) })),
+      options: {
+        messageId: single ? `${key}:${first.timestamp}` : `${key}:${first.timestamp}+${group.length}`,
+        contentType: 'application/json',
+        headers: { [PUBLISHED_AT_HEADER]: publishedAt },
+      },
+    });
+  }
+  return messages;
 }

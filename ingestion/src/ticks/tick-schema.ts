@@ -70,13 +70,14 @@ export function transformAndValidate(candidates: unknown[], defaultSource: Sourc
     }
     const withSource = { source: defaultSource, ...candidate } as Record<string, unknown>;
     if (withSource.volume === undefined) delete withSource.volume;
-    const error = checker.Errors(withSource).First();
-    if (error) {
-      const field = error.path.replace(/^\//, '').split('/')[0] ?? '';
+    // Check is the compiled fast path; the error iterator only runs for a tick that fails it.
+    if (!checker.Check(withSource)) {
+      const error = checker.Errors(withSource).First();
+      const field = error?.path.replace(/^\//, '').split('/')[0] ?? '';
       const reason = REASON_BY_FIELD[field] ?? 'invalid_shape';
-      const detail = field === 'timestamp' && typeof error.value === 'string' ? 'expected an ISO-8601 date-time with a zone, e.g. 2024-09-14T12:34:56Z' : error.message;
+      const detail = field === 'timestamp' && typeof error?.value === 'string' ? 'expected an ISO-8601 date-time with a zone, e.g. 2024-09-14T12:34:56Z' : (error?.message ?? 'not a tick');
       const what = field ? `${field}: ${detail}` : detail;
-      reject(reason, `${what} (got ${describe(error.value)})`);
+      reject(reason, `${what} (got ${describe(error?.value)})`);
       return;
     }
     const tick = withSource as unknown as Tick;
