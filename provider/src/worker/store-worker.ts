@@ -1,8 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BusMessage, MessageBus, Subscription } from '@lizards/lib';
 import type { TickWriter } from '../store/price-repository.js';
-import { parseBusTick, toLiveTick, type NewTick, type StoredTick } from '../ticks/tick-schema.js';
+import { toLiveTick, type NewTick, type StoredTick } from '../ticks/tick-schema.js';
 import { isDataError } from './store-errors.js';
+import { parseTickMessage } from './tick-message.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface StoreWorkerOptions {
@@ -10,7 +11,9 @@ export interface StoreWorkerOptions {
   writer: TickWriter;
   queue: string;
   liveExchange: string;
+  /** Most unacked messages held (a message carries one tick or several of one symbol). */
   prefetch: number;
+  /** Ticks per insert; a batch is whole messages, so one large message may exceed it. */
   batchSize: number;
   batchWaitMs: number;
   log: FastifyBaseLogger;
@@ -21,7 +24,7 @@ export interface StoreWorkerOptions {
 
 interface Pending {
   message: BusMessage;
-  tick: NewTick;
+  ticks: NewTick[];
 }
 
 /**
@@ -33,6 +36,7 @@ interface Pending {
 export class StoreWorker {
   private subscription: Subscription | undefined;
   private pending: Pending[] = [];
+  private pendingTicks = 0;
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private stopped = false;
@@ -40,6 +44,7 @@ export class StoreWorker {
   private offState: (() => void) | undefined;
   private wakeRetry: (() => void) | undefined;
   private healthy = true;
+  private readonly announcing = new Set<Promise<void>>();
 
   constructor(private readonly opts: StoreWorkerOptions) {}
 
@@ -64,6 +69,7 @@ export class StoreWorker {
     clearTimeout(this.timer);
     this.wakeRetry?.();
     await this.draining;
+    await Promise.all(this.announcing);
     this.offState?.();
     await this.subscription?.cancel();
   }
@@ -71,6 +77,7 @@ export class StoreWorker {
   private abandonPending(): void {
     this.generation++;
     this.pending = [];
+    this.pendingTicks = 0;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.wakeRetry?.();
@@ -79,15 +86,16 @@ export class StoreWorker {
   private async accept(message: BusMessage): Promise<void> {
     // Left unsettled: the broker hands it to another consumer once this one is gone.
     if (this.stopped) return;
-    const parsed = parseBusTick(message.body, message.headers);
+    const parsed = parseTickMessage(message.body, message.headers);
     if (!parsed.ok) {
       this.opts.metrics.deadLettered.inc();
       this.opts.log.warn({ reason: parsed.reason, messageId: message.messageId }, 'tick dead-lettered');
       await message.deadLetter(parsed.reason);
       return;
     }
-    this.pending.push({ message, tick: parsed.tick });
-    if (this.pending.length >= this.opts.batchSize) this.kick();
+    this.pending.push({ message, ticks: parsed.ticks });
+    this.pendingTicks += parsed.ticks.length;
+    if (this.pendingTicks >= this.opts.batchSize) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.opts.batchWaitMs);
   }
 
@@ -102,9 +110,20 @@ export class StoreWorker {
 
   private async drain(): Promise<void> {
     while (this.pending.length > 0 && !this.stopped) {
-      const batch = this.pending.splice(0, this.opts.batchSize);
-      await this.storeBatch(batch, this.generation);
+      await this.storeBatch(this.takeBatch(), this.generation);
     }
+  }
+
+  /** Whole messages from the front of the queue, up to `batchSize` ticks (at least one message). */
+  private takeBatch(): Pending[] {
+    let n = 0;
+    let ticks = 0;
+    while (n < this.pending.length && (n === 0 || ticks + this.pending[n]!.ticks.length <= this.opts.batchSize)) {
+      ticks += this.pending[n]!.ticks.length;
+      n++;
+    }
+    this.pendingTicks -= ticks;
+    return this.pending.splice(0, n);
   }
 
   private async storeBatch(batch: Pending[], generation: number): Promise<void> {
@@ -113,13 +132,14 @@ export class StoreWorker {
       if (generation !== this.generation) return;
       const end = this.opts.metrics.batchSeconds.startTimer();
       try {
-        const { inserted } = await this.opts.writer.write(batch.map((p) => p.tick));
+        const ticks = batch.length === 1 ? batch[0]!.ticks : batch.flatMap((p) => p.ticks);
+        const { inserted } = await this.opts.writer.write(ticks);
         end();
         this.healthy = true;
         for (const p of batch) p.message.ack();
         this.opts.metrics.stored.inc(inserted.length);
-        this.opts.metrics.duplicates.inc(batch.length - inserted.length);
-        await this.announce(inserted);
+        this.opts.metrics.duplicates.inc(ticks.length - inserted.length);
+        this.announce(inserted);
         return;
       } catch (err) {
         if (isDataError(err)) {
@@ -144,42 +164,74 @@ export class StoreWorker {
     }
   }
 
-  /** A batch the database refused for its data: find the culprits, store the rest. */
+  /**
+   * A batch the database refused for its data: find the culprits, store the rest. A message of several ticks
+   * that the database refuses is stored tick by tick; if any tick is refused, the whole message goes to the
+   * dead-letter queue after the others are stored (replaying it later is safe: the upsert is idempotent).
+   */
   private async storeOneByOne(batch: Pending[], generation: number): Promise<void> {
     for (const p of batch) {
       if (generation !== this.generation) return;
+      let refused: Error | undefined;
       try {
-        await this.storeBatchStrict(p);
+        refused = await this.writeFindingRefusal(p.ticks);
+      } catch {
+        // Not the data (e.g. the database went away): retried with back-off like any batch.
+        await this.storeBatch([p], generation);
+        continue;
+      }
+      if (!refused) {
+        p.message.ack();
+        continue;
+      }
+      this.opts.metrics.deadLettered.inc();
+      const reason = `rejected by the database: ${refused.message}`;
+      this.opts.log.warn({ reason, messageId: p.message.messageId }, 'tick dead-lettered');
+      await p.message.deadLetter(reason);
+    }
+  }
+
+  /** Writes the ticks, each alone if the database refuses them together; returns the first refusal, throws other errors. */
+  private async writeFindingRefusal(ticks: NewTick[]): Promise<Error | undefined> {
+    try {
+      await this.writeStrict(ticks);
+      return undefined;
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (ticks.length === 1) return err as Error;
+    }
+    let refused: Error | undefined;
+    for (const t of ticks) {
+      try {
+        await this.writeStrict([t]);
       } catch (err) {
-        if (!isDataError(err)) {
-          await this.storeBatch([p], generation);
-          continue;
-        }
-        this.opts.metrics.deadLettered.inc();
-        const reason = `rejected by the database: ${(err as Error).message}`;
-        this.opts.log.warn({ reason, messageId: p.message.messageId }, 'tick dead-lettered');
-        await p.message.deadLetter(reason);
+        if (!isDataError(err)) throw err;
+        refused ??= err as Error;
       }
     }
+    return refused;
   }
 
-  private async storeBatchStrict(p: Pending): Promise<void> {
-    const { inserted } = await this.opts.writer.write([p.tick]);
-    p.message.ack();
+  private async writeStrict(ticks: NewTick[]): Promise<void> {
+    const { inserted } = await this.opts.writer.write(ticks);
     this.opts.metrics.stored.inc(inserted.length);
-    this.opts.metrics.duplicates.inc(1 - inserted.length);
-    await this.announce(inserted);
+    this.opts.metrics.duplicates.inc(ticks.length - inserted.length);
+    this.announce(inserted);
   }
 
-  private async announce(inserted: StoredTick[]): Promise<void> {
+  /**
+   * Publishes the inserted rows on the live exchange without holding up the next batch: the channel keeps
+   * announcements in commit order, and stop() waits for the ones still unconfirmed.
+   */
+  private announce(inserted: StoredTick[]): void {
     if (inserted.length === 0) return;
     const body = Buffer.from(JSON.stringify({ ticks: inserted.map(toLiveTick) }));
-    try {
-      await this.opts.bus.publish(this.opts.liveExchange, '', body);
-    } catch (err) {
+    const sent = this.opts.bus.publish(this.opts.liveExchange, '', body).catch((err: unknown) => {
       // The rows are committed; hubs also poll the store, so a lost announcement only delays pushes.
       this.opts.log.warn({ err, count: inserted.length }, 'live announcement failed');
-    }
+    });
+    this.announcing.add(sent);
+    void sent.finally(() => this.announcing.delete(sent));
   }
 
   private backoff(attempt: number): number {

@@ -1,0 +1,43 @@
+import { Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { BusTick, parseBusTick, type NewTick } from '../ticks/tick-schema.js';
+
+/** Several ticks of one symbol in one `prices` message, as ingestion publishes a batch. */
+const BusTickBatch = Type.Object({ ticks: Type.Array(BusTick, { minItems: 1 }) });
+const batchChecker = TypeCompiler.Compile(BusTickBatch);
+
+export type ParsedTickMessage = { ok: true; ticks: NewTick[] } | { ok: false; reason: string };
+
+function publishedAtOf(headers: Record<string, unknown>): Date | null {
+  const ms = Number(headers['x-published-at']);
+  return Number.isFinite(ms) && ms > 0 ? new Date(ms) : null;
+}
+
+/**
+ * Decodes one `prices` message: a lone tick (the tick object) or `{"ticks":[...]}`; or says why it can never be
+ * stored. A batch is all or nothing: one bad tick sends the whole message to the dead-letter queue.
+ */
+export function parseTickMessage(body: Buffer, headers: Record<string, unknown>): ParsedTickMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: `malformed JSON: ${(err as Error).message}` };
+  }
+  if (typeof value !== 'object' || value === null || !('ticks' in value)) {
+    const one = parseBusTick(body, headers);
+    return one.ok ? { ok: true, ticks: [one.tick] } : one;
+  }
+  if (!batchChecker.Check(value)) {
+    const first = batchChecker.Errors(value).First();
+    return { ok: false, reason: `invalid tick: ${first ? `${first.path || '/'} ${first.message}` : 'unknown'}` };
+  }
+  const publishedAt = publishedAtOf(headers);
+  const ticks: NewTick[] = [];
+  for (const [i, t] of value.ticks.entries()) {
+    const timestamp = new Date(t.timestamp);
+    if (Number.isNaN(timestamp.getTime())) return { ok: false, reason: `invalid tick: /ticks/${i}/timestamp is not a date` };
+    ticks.push({ symbol: t.symbol, price: t.price, timestamp, source: t.source, volume: t.volume ?? null, publishedAt });
+  }
+  return { ok: true, ticks };
+}
