@@ -2,6 +2,7 @@
 // vs bare amqplib publish->consume of the same messages; and batched upserts vs row-at-a-time inserts.
 import { credentials } from '@grpc/grpc-js';
 import { loadDataProcessor, type ProcessingResponse } from '@lizards/proto';
+import { tickMessages } from '@lizards/ingestion';
 import { connect } from 'amqplib';
 import postgres from 'postgres';
 import { mainOf, isMain, type Bench } from './harness/bench-runner.js';
@@ -13,7 +14,7 @@ import { ProcessGroup, backends, freePort, waitFor } from './harness/services.js
 const SYMBOLS = ['AAPL', 'MSFT', 'GOOG', 'AMZN', 'TSLA', 'NVDA', 'META', 'NFLX', 'AMD', 'INTC'];
 const BASE = Date.parse('2024-01-02T00:00:00.000Z');
 
-interface Tick { symbol: string; price: number; timestamp: string; source: string; volume: number }
+interface Tick { symbol: string; price: number; timestamp: string; source: 'grpc'; volume: number }
 
 function makeTicks(n: number): Tick[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -24,15 +25,16 @@ function makeTicks(n: number): Tick[] {
 export const pipelineBench: Bench = async ({ quick, run }) => {
   const total = quick ? 2000 : 100_000;
   const batch = 500;
+  const concurrency = 4;
   const insertS = quick ? 0.5 : 3;
   const ticks = makeTicks(total);
   const schema = `lz_bench_${run}`;
   const checks: string[] = [];
   const sql = postgres(backends.databaseUrl, { max: 2, onnotice: () => undefined });
   try {
-    const baseline = await bareAmqp(ticks, run);
-    checks.push(`bare amqplib: ${baseline.consumed}/${total} messages consumed, each body checked`);
-    const pipeline = await throughIngestion(ticks, batch, run, schema, sql);
+    const baseline = await bareAmqp(ticks, batch, concurrency, run);
+    checks.push(`bare amqplib: ${baseline.consumed}/${total} ticks consumed in ${baseline.messages} messages (ingestion's own tick messages), each tick checked`);
+    const pipeline = await throughIngestion(ticks, batch, concurrency, run, schema, sql);
     checks.push(...pipeline.checks);
     const inserts = await insertStyles(sql, schema, insertS);
     checks.push(...inserts.checks);
@@ -42,14 +44,19 @@ export const pipelineBench: Bench = async ({ quick, run }) => {
       valueFigure('lost ticks', total - pipeline.stored, 'ticks', { max: 0 }),
       ratioFigure('batched upsert (500 rows, one tx)', inserts.batchedPerSec, 'rows/s', { name: 'row-at-a-time insert', value: inserts.singlePerSec }, { min: 10 }),
     ];
-    return { config: { ticks: total, grpcBatch: batch, grpcConcurrency: 4, insertSecondsEach: insertS }, figures, checks };
+    return { config: { ticks: total, grpcBatch: batch, grpcConcurrency: concurrency, insertSecondsEach: insertS }, figures, checks };
   } finally {
     await sql.end();
     await dropSchema(schema);
   }
 };
 
-async function bareAmqp(ticks: Tick[], run: string): Promise<{ perSec: number; consumed: number }> {
+/**
+ * The baseline: the messages ingestion publishes for the same ticks (its own `tickMessages`, per 500-tick slice),
+ * published with confirms awaited per window of as many ticks as the gRPC calls in flight carry, consumed with
+ * prefetch and acks; every tick in every body is counted and checked.
+ */
+async function bareAmqp(ticks: Tick[], batch: number, concurrency: number, run: string): Promise<{ perSec: number; consumed: number; messages: number }> {
   const conn = await connect(backends.amqpUrl);
   const exchange = `lz.${run}.bare`;
   const queue = `lz.${run}.bare.q`;
@@ -61,37 +68,44 @@ async function bareAmqp(ticks: Tick[], run: string): Promise<{ perSec: number; c
     await pub.bindQueue(queue, exchange, '#');
     await sub.prefetch(1000);
     let consumed = 0;
+    let messages = 0;
     let wrong = 0;
     const done = new Promise<void>((resolve) => {
       void sub.consume(queue, (msg) => {
         if (!msg) return;
-        const tick = JSON.parse(msg.content.toString()) as Tick;
-        if (tick.symbol !== ticks[consumed]?.symbol && !SYMBOLS.includes(tick.symbol)) wrong++;
+        const body = JSON.parse(msg.content.toString()) as Tick | { ticks: Tick[] };
+        const got = 'ticks' in body ? body.ticks : [body];
+        for (const tick of got) if (tick.symbol !== msg.fields.routingKey || !SYMBOLS.includes(tick.symbol) || !(tick.price >= 100)) wrong++;
         sub.ack(msg);
-        if (++consumed === ticks.length) resolve();
+        messages++;
+        consumed += got.length;
+        if (consumed >= ticks.length) resolve();
       });
     });
     const start = Date.now();
-    for (let i = 0; i < ticks.length; i += 500) {
-      for (const tick of ticks.slice(i, i + 500)) {
-        pub.publish(exchange, tick.symbol, Buffer.from(JSON.stringify(tick)), {
-          persistent: true, contentType: 'application/json', messageId: `grpc:${tick.symbol}:${tick.timestamp}`, headers: { 'x-published-at': Date.now() },
-        });
+    const window = batch * concurrency;
+    for (let i = 0; i < ticks.length; i += window) {
+      for (let j = i; j < Math.min(i + window, ticks.length); j += batch) {
+        for (const m of tickMessages(exchange, ticks.slice(j, j + batch), Date.now())) {
+          pub.publish(m.exchange, m.routingKey, m.body, {
+            persistent: true, contentType: m.options?.contentType, messageId: m.options?.messageId, headers: m.options?.headers,
+          });
+        }
       }
       await pub.waitForConfirms();
     }
     await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`bare amqplib: ${consumed}/${ticks.length} consumed`)), 60_000))]);
     const perSec = ticks.length / ((Date.now() - start) / 1000);
-    if (wrong > 0) throw new Error(`bare amqplib: ${wrong} malformed messages`);
+    if (wrong > 0 || consumed !== ticks.length) throw new Error(`bare amqplib: ${wrong} malformed ticks, ${consumed}/${ticks.length} consumed`);
     await pub.deleteQueue(queue);
     await pub.deleteExchange(exchange);
-    return { perSec, consumed };
+    return { perSec, consumed, messages };
   } finally {
     await conn.close();
   }
 }
 
-async function throughIngestion(ticks: Tick[], batch: number, run: string, schema: string, sql: postgres.Sql) {
+async function throughIngestion(ticks: Tick[], batch: number, concurrency: number, run: string, schema: string, sql: postgres.Sql) {
   const names = { PRICES_EXCHANGE: `lz.${run}.prices`, STORE_QUEUE: `lz.${run}.prices.store`, LIVE_EXCHANGE: `lz.${run}.prices.live` };
   const group = new ProcessGroup();
   const common = { AMQP_URL: backends.amqpUrl, ...names, REGISTRY_URL: 'http://127.0.0.1:9', HEARTBEAT_INTERVAL_MS: '60000' };
@@ -123,7 +137,7 @@ async function throughIngestion(ticks: Tick[], batch: number, run: string, schem
         accepted += res.accepted;
       }
     };
-    await Promise.all(Array.from({ length: 4 }, worker));
+    await Promise.all(Array.from({ length: concurrency }, worker));
     const pushedAt = Date.now();
     await waitFor(`${ticks.length} rows stored`, async () => (await stored()) >= ticks.length, 120_000, 20);
     const elapsedS = (Date.now() - start) / 1000;
