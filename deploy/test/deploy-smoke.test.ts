@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSchema, deleteTopology, runId, TEST_AMQP_URL, testTopology } from '../../provider/test/support/backends.js';
 import { loadComposeFile, repoRoot } from './support/compose-file.js';
-import { exitedService, readyUrl, startService, waitFor as waitUntil, type ServiceProcess } from './support/service-process.js';
+import { startService, type ServiceProcess } from '@lizards/testkit';
+import { exitedService, readyUrl, waitFor as waitUntil } from './support/service-process.js';
 
 // What deploy/Dockerfile does, minus Docker: `pnpm deploy --legacy --prod` of each built package into a folder of
 // its own, then the image's command (`node dist/server.js`, cwd = the folder) with compose.yaml's environment,

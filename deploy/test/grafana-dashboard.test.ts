@@ -7,7 +7,8 @@ import { parse, stringify } from 'yaml';
 import { createTestSchema, runId } from '../../provider/test/support/backends.js';
 import { repoRoot } from './support/compose-file.js';
 import { exportedSampleNames, metricNamesIn } from './support/metric-names.js';
-import { exitedService, readyUrl, startService, waitFor, type ServiceProcess } from './support/service-process.js';
+import { startService, type ServiceProcess } from '@lizards/testkit';
+import { exitedService, readyUrl, waitFor } from './support/service-process.js';
 import { ensureAptTool } from './support/system-tools.js';
 
 const grafanaDir = `${repoRoot}deploy/grafana`;

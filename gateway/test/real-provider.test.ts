@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { RabbitBus } from '@lizards/lib';
+import { deleteRabbitObjects } from '@lizards/testkit';
 import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { waitFor } from './support/wait-for.js';
@@ -18,32 +18,12 @@ const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const run = randomUUID().slice(0, 8);
 const topology = { prices: `lz.${run}.prices`, store: `lz.${run}.prices.store`, live: `lz.${run}.prices.live` };
 
-/** The part of amqplib the clean-up uses. */
-interface Amqp {
-  connect(url: string): Promise<{
-    createChannel(): Promise<{
-      on(event: 'error', listener: () => void): void;
-      deleteQueue(queue: string): Promise<unknown>;
-      deleteExchange(exchange: string): Promise<unknown>;
-      close(): Promise<void>;
-    }>;
-    close(): Promise<void>;
-  }>;
-}
-
-/** Deletes the run's exchanges and queues (amqplib is lib's dependency; only clean-up needs it here). */
-async function deleteTopology(): Promise<void> {
-  const amqp = createRequire(`${root}lib/package.json`)('amqplib') as Amqp;
-  const conn = await amqp.connect(AMQP_URL);
-  try {
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
-    for (const q of [topology.store, `${topology.store}.dlq`]) await ch.deleteQueue(q).catch(() => undefined);
-    for (const e of [topology.prices, topology.live, `${topology.store}.dlx`]) await ch.deleteExchange(e).catch(() => undefined);
-    await ch.close().catch(() => undefined);
-  } finally {
-    await conn.close().catch(() => undefined);
-  }
+/** Deletes the run's exchanges and queues. */
+function deleteTopology(): Promise<void> {
+  return deleteRabbitObjects(AMQP_URL, {
+    queues: [topology.store, `${topology.store}.dlq`],
+    exchanges: [topology.prices, topology.live, `${topology.store}.dlx`],
+  });
 }
 
 class Client {

@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { RabbitBus } from '@lizards/lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSchema, deleteTopology, runId, TEST_AMQP_URL, testTopology } from './support/backends.js';
 import { connectBus, TestClient } from './support/provider-harness.js';
 import { makeTicks, publishTicks } from './support/ticks.js';
-import { waitFor } from '@lizards/testkit';
+import { freePort, startService, waitFor, type ServiceProcess } from '@lizards/testkit';
 
 // Runs the built output: `npx tsc -b` first.
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -16,44 +14,20 @@ const registryServer = `${root}registry/dist/server.js`;
 const run = runId();
 const topology = testTopology(run);
 let db: Awaited<ReturnType<typeof createTestSchema>>;
-const children: ChildProcess[] = [];
+const children: ServiceProcess[] = [];
 let publisher: RabbitBus | undefined;
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-function start(script: string, env: Record<string, string>): { child: ChildProcess; lines: Record<string, unknown>[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    for (const line of parts) {
-      try {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        lines.push({ msg: line });
-      }
-    }
-  });
-  child.stderr!.on('data', () => {});
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, lines, exited };
+function start(script: string, env: Record<string, string>): ServiceProcess {
+  const service = startService(script.split('/').at(-3)!, script, root, env);
+  children.push(service);
+  return service;
 }
 
 beforeAll(async () => {
   db = await createTestSchema(run);
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
   await publisher?.close();
   await db?.drop();
   await deleteTopology(topology);

@@ -1,3 +1,5 @@
 export * from './tcp-proxy.js';
 export * from './wait-for.js';
 export * from './free-port.js';
+export * from './node-service.js';
+export * from './rabbitmq.js';

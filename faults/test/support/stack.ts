@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
-import amqp from 'amqplib';
 import postgres from 'postgres';
 import { request } from 'undici';
 import { loadDataProcessor, type DataProcessorClient, type ProcessingResponse } from '@lizards/proto';
 import { ServiceProcess } from './service-process.js';
-import { TcpProxy, freePort, waitFor } from '@lizards/testkit';
+import { TcpProxy, deleteRabbitObjects, freePort, queueDepth as brokerQueueDepth, waitFor } from '@lizards/testkit';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -268,30 +267,16 @@ export class Stack {
   }
 }
 
-async function deleteTopology(topology: Stack['topology']): Promise<void> {
-  const conn = await amqp.connect(AMQP_URL);
-  try {
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
-    for (const q of [topology.store, `${topology.store}.dlq`]) await ch.deleteQueue(q).catch(() => undefined);
-    for (const e of [topology.prices, topology.live, `${topology.store}.dlx`]) await ch.deleteExchange(e).catch(() => undefined);
-    await ch.close().catch(() => undefined);
-  } finally {
-    await conn.close().catch(() => undefined);
-  }
+function deleteTopology(topology: Stack['topology']): Promise<void> {
+  return deleteRabbitObjects(AMQP_URL, {
+    queues: [topology.store, `${topology.store}.dlq`],
+    exchanges: [topology.prices, topology.live, `${topology.store}.dlx`],
+  });
 }
 
 /** Ready (undelivered) messages in a queue of the real broker. */
-export async function queueDepth(queue: string): Promise<number> {
-  const conn = await amqp.connect(AMQP_URL);
-  try {
-    const ch = await conn.createChannel();
-    const { messageCount } = await ch.checkQueue(queue);
-    await ch.close();
-    return messageCount;
-  } finally {
-    await conn.close().catch(() => undefined);
-  }
+export function queueDepth(queue: string): Promise<number> {
+  return brokerQueueDepth(AMQP_URL, queue);
 }
 
 /**

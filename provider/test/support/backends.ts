@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import amqp from 'amqplib';
+import { deleteRabbitObjects, queueDepth as brokerQueueDepth } from '@lizards/testkit';
 import postgres from 'postgres';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -42,28 +42,14 @@ export function testTopology(run: string): TestTopology {
 }
 
 /** Deletes the run's exchanges and queues (the store queue, its dead-letter pair). */
-export async function deleteTopology(t: TestTopology): Promise<void> {
-  const conn = await amqp.connect(TEST_AMQP_URL);
-  try {
-    const ch = await conn.createChannel();
-    ch.on('error', () => {});
-    for (const q of [t.storeQueue, `${t.storeQueue}.dlq`]) await ch.deleteQueue(q).catch(() => {});
-    for (const e of [t.pricesExchange, t.liveExchange, `${t.storeQueue}.dlx`]) await ch.deleteExchange(e).catch(() => {});
-    await ch.close().catch(() => {});
-  } finally {
-    await conn.close().catch(() => {});
-  }
+export function deleteTopology(t: TestTopology): Promise<void> {
+  return deleteRabbitObjects(TEST_AMQP_URL, {
+    queues: [t.storeQueue, `${t.storeQueue}.dlq`],
+    exchanges: [t.pricesExchange, t.liveExchange, `${t.storeQueue}.dlx`],
+  });
 }
 
 /** Counts messages in a queue (e.g. the dead-letter queue). */
-export async function queueDepth(queue: string): Promise<number> {
-  const conn = await amqp.connect(TEST_AMQP_URL);
-  try {
-    const ch = await conn.createChannel();
-    const { messageCount } = await ch.checkQueue(queue);
-    await ch.close();
-    return messageCount;
-  } finally {
-    await conn.close().catch(() => {});
-  }
+export function queueDepth(queue: string): Promise<number> {
+  return brokerQueueDepth(TEST_AMQP_URL, queue);
 }
