@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { Fuzzer } from './support/fuzz.js';
+import { expectAcceptedStoredAndSeen } from './support/data-check.js';
 import { PriceClient } from './support/price-client.js';
 import type { ServiceProcess } from './support/service-process.js';
 import { SYMBOLS, Stack } from './support/stack.js';
@@ -208,12 +209,7 @@ describe('abuse: fuzzed input and floods', () => {
 
     // Still serving, and ticks still flow end to end.
     for (let i = 0; i < 10; i++) await stack.feeder.send(10);
-    const stored = await stack.waitUntilStored();
-    expect(stack.feeder.failures).toEqual([]);
-    expect(new Set(stored)).toEqual(stack.feeder.accepted);
-    await client.ref!.waitForAll(stack.liveKeys(stored));
-    expect(new Set(client.ref!.ticks)).toEqual(stack.liveKeys(stored));
-    expect(client.ref!.ticks.length).toBe(new Set(client.ref!.ticks).size);
+    await expectAcceptedStoredAndSeen(stack, [client.ref!]);
 
     const grown = (p: ServiceProcess) => p.rss() - (rssBefore[p.name] ?? 0);
     for (const p of stack.all) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
+import { expectAcceptedStoredAndSeen } from './support/data-check.js';
 import { PriceClient } from './support/price-client.js';
 import { SYMBOLS, Stack } from './support/stack.js';
 import { waitFor } from '@lizards/testkit';
@@ -76,12 +77,7 @@ describe('Redis stopped under the gateway', () => {
     expect(again.map((a) => a.status)).toEqual([200, 200]);
     expect(again[1]!.cache).toBe('HIT');
 
-    const stored = await stack.waitUntilStored();
-    expect(stack.feeder.failures).toEqual([]);
-    expect(new Set(stored)).toEqual(stack.feeder.accepted);
-    await client.waitForAll(stack.liveKeys(stored));
-    expect(client.ticks.length).toBe(new Set(client.ticks).size);
-    expect(new Set(client.ticks)).toEqual(stack.liveKeys(stored));
+    await expectAcceptedStoredAndSeen(stack, [client]);
     expect(stack.gateway.alive).toBe(true);
     expect(stack.leakedSecrets()).toEqual([]);
   }, 120_000);

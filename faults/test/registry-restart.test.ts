@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { expectAcceptedStoredAndSeen } from './support/data-check.js';
 import { PriceClient } from './support/price-client.js';
 import { SYMBOLS, Stack } from './support/stack.js';
 import { waitFor } from '@lizards/testkit';
@@ -68,12 +69,7 @@ describe('registry restarted', () => {
     await stack.feeder.stop();
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
 
-    const stored = await stack.waitUntilStored();
-    expect(stack.feeder.failures).toEqual([]);
-    expect(new Set(stored)).toEqual(stack.feeder.accepted);
-    await client.waitForAll(stack.liveKeys(stored));
-    expect(client.ticks.length).toBe(new Set(client.ticks).size);
-    expect(new Set(client.ticks)).toEqual(stack.liveKeys(stored));
+    await expectAcceptedStoredAndSeen(stack, [client]);
     expect(stack.leakedSecrets()).toEqual([]);
   }, 120_000);
 });
