@@ -13,7 +13,7 @@ export const ProviderConfig = Type.Object({
   STORE_QUEUE: Type.String({ default: 'prices.store', minLength: 1 }),
   LIVE_EXCHANGE: Type.String({ default: 'prices.live', minLength: 1 }),
   STORE_PREFETCH: Type.Integer({ default: 1000, minimum: 1 }),
-  STORE_BATCH_SIZE: Type.Integer({ default: 500, minimum: 1 }),
+  STORE_BATCH_SIZE: Type.Integer({ default: 2000, minimum: 1, description: 'most ticks per insert (whole messages; batches grow to it only while a backlog waits)' }),
   STORE_BATCH_WAIT_MS: Type.Integer({ default: 20, minimum: 0 }),
   WORKER_ENABLED: Type.Boolean({ default: true, description: 'consume the store queue (false = WebSocket/REST only)' }),
   LIVE_POLL_INTERVAL_MS: Type.Integer({ default: 1000, minimum: 50, description: 'the hub reads new ticks at least this often, even without a live notification' }),

@@ -131,11 +131,13 @@ export class PostgresTickWriter implements TickWriter {
       const seen = lastTick.get(t.symbol);
       if (!seen || seen < t.timestamp) lastTick.set(t.symbol, t.timestamp);
     }
-    const rows = await this.sql.begin(async (tx) => {
-      // Writers take turns here, so seq values are handed out in the order transactions commit:
-      // a reader that sees seq N can never later see a smaller one appear.
-      await tx`SELECT pg_advisory_xact_lock(hashtext(${`lizards.ticks.${this.schema}`}))`;
-      const inserted = await tx.unsafe<TickRow[]>(
+    const symbols = [...lastTick.keys()];
+    // The three statements go out together (one round trip between BEGIN and COMMIT). Writers take turns at the
+    // lock, so seq values are handed out in the order transactions commit: a reader that sees seq N can never
+    // later see a smaller one appear.
+    const [, rows] = await this.sql.begin((tx) => [
+      tx`SELECT pg_advisory_xact_lock(hashtext(${`lizards.ticks.${this.schema}`}))`,
+      tx.unsafe<TickRow[]>(
         `INSERT INTO ticks (symbol, source, "timestamp", price, volume, published_at)
          SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::int8[], $6::timestamptz[])
          ON CONFLICT DO NOTHING
@@ -148,17 +150,16 @@ export class PostgresTickWriter implements TickWriter {
           ticks.map((t) => (t.volume === null ? null : String(t.volume))),
           ticks.map((t) => t.publishedAt?.toISOString() ?? null),
         ],
-      );
-      const symbols = [...lastTick.keys()];
-      await tx.unsafe(
+      ),
+      tx.unsafe(
         `INSERT INTO symbols (symbol, last_tick_at)
          SELECT * FROM unnest($1::text[], $2::timestamptz[])
          ON CONFLICT (symbol) DO UPDATE SET last_tick_at = greatest(symbols.last_tick_at, excluded.last_tick_at)`,
         [symbols, symbols.map((s) => lastTick.get(s)!.toISOString())],
-      );
-      return inserted;
-    });
-    const inserted = rows.map(toStoredTick).sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+      ),
+    ]);
+    // seq is a bigint as a decimal string: a shorter one is smaller.
+    const inserted = rows.map(toStoredTick).sort((a, b) => a.seq.length - b.seq.length || (a.seq < b.seq ? -1 : 1));
     return { inserted };
   }
 }
