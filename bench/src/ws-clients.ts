@@ -47,15 +47,19 @@ function onMessage(client: Client, raw: WebSocket.RawData): void {
   if (msg.type === 'error') stats.errorMessages++;
   if (msg.type !== 'price_update' || !msg.data) return;
   stats.messages++;
+  let counted = 0;
   for (const [symbol, entry] of Object.entries(msg.data)) {
     const at = Date.parse(entry.timestamp);
     if (msg.snapshot && at < liveAfter) continue;
     if (at <= (client.last.get(symbol) ?? 0)) stats.outOfOrder++;
     client.last.set(symbol, at);
     client.ticks++;
-    stats.ticks++;
+    counted++;
     histogram[Math.min(HIST_MS, Math.max(0, now - at))]!++;
   }
+  if (counted === 0) return;
+  // The delivery span runs from the first to the last tick of the run (not from a subscription's snapshot).
+  stats.ticks += counted;
   if (stats.firstAt === 0) stats.firstAt = now;
   stats.lastAt = now;
 }

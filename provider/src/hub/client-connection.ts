@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { StoredTick } from '../ticks/tick-schema.js';
 import type { HubMetrics } from './hub-metrics.js';
+import { seqAfter, UpdateEncoder, type EncodedUpdate } from './update-encoder.js';
 
 export interface ClientLimits {
   /** Above this many bytes waiting in the socket, updates are conflated (latest per symbol). */
@@ -11,15 +12,9 @@ export interface ClientLimits {
   maxErrors: number;
 }
 
-type PriceEntry = { price: number; timestamp: string; source: string };
-
-/** `2024-09-14T12:34:56Z` as in the contract; milliseconds only when there are some. */
-export function contractTimestamp(d: Date): string {
-  return d.toISOString().replace('.000Z', 'Z');
-}
-
-function entry(t: StoredTick): PriceEntry {
-  return { price: t.price, timestamp: contractTimestamp(t.timestamp), source: t.source };
+/** The connection under the WebSocket, for writing ready-made frames (see `deliver`). */
+export interface FrameStream {
+  write(chunk: Buffer): boolean;
 }
 
 /**
@@ -29,9 +24,10 @@ function entry(t: StoredTick): PriceEntry {
  */
 export class ClientConnection {
   readonly symbols = new Set<string>();
-  /** Highest seq sent per symbol: anything at or below it is a duplicate. */
-  private readonly sentSeq = new Map<string, bigint>();
+  /** Highest seq sent per symbol (canonical decimal): anything at or below it is a duplicate. */
+  private readonly sentSeq = new Map<string, string>();
   private readonly conflated = new Map<string, StoredTick>();
+  private readonly stream: FrameStream | undefined;
   private congestedSince: number | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   /** While a catch-up read runs, live ticks wait here so nothing overtakes or repeats. */
@@ -49,7 +45,12 @@ export class ClientConnection {
     private readonly limits: ClientLimits,
     private readonly metrics: HubMetrics,
     private readonly now: () => number = Date.now,
-  ) {}
+    stream?: FrameStream,
+  ) {
+    // Frames go straight to the connection only when ws adds nothing to them (no permessage-deflate);
+    // ws itself writes synchronously then, so its frames and these keep their order.
+    this.stream = socket.extensions === '' ? stream : undefined;
+  }
 
   sendJson(message: unknown): void {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
@@ -84,8 +85,9 @@ export class ClientConnection {
 
   /** Marks what a snapshot or catch-up already gave the client for `symbol`. */
   markSent(symbol: string, seq: string): void {
-    const s = BigInt(seq);
-    if ((this.sentSeq.get(symbol) ?? -1n) < s) this.sentSeq.set(symbol, s);
+    const s = String(BigInt(seq));
+    const last = this.sentSeq.get(symbol);
+    if (last === undefined || seqAfter(s, last)) this.sentSeq.set(symbol, s);
   }
 
   forget(symbols: string[]): void {
@@ -97,56 +99,61 @@ export class ClientConnection {
     }
   }
 
-  /** Live ticks for this client, in seq order. */
-  push(ticks: StoredTick[]): void {
+  /** Live ticks for this client, in seq order; `encoder` is shared by every client of one fan-out round. */
+  push(ticks: StoredTick[], encoder: UpdateEncoder): void {
     if (this.holdBuffer) {
-      this.holdBuffer.push(...ticks);
+      for (const t of ticks) this.holdBuffer.push(t);
       return;
     }
-    this.deliver(ticks);
+    this.deliver(ticks, encoder);
   }
 
   /**
    * Sends ticks as price_update messages; a symbol appears once per message, so each message's
    * cursor is exact. Once the socket is over its bound the rest is conflated, so the socket never
-   * holds more than the bound plus one message.
+   * holds more than the bound plus one message. Without an encoder, one of its own serializes
+   * (and counts) what this call sends.
    */
-  deliver(ticks: StoredTick[], extra: { snapshot?: boolean } = {}): void {
-    const fresh = ticks.filter((t) => this.symbols.has(t.symbol) && BigInt(t.seq) > (this.sentSeq.get(t.symbol) ?? -1n));
-    if (fresh.length === 0 || this.closed) return;
+  deliver(ticks: StoredTick[], encoder?: UpdateEncoder): void {
+    if (this.closed) return;
+    // The list itself when all of it is new to this client, so clients of one round share it.
+    const fresh = ticks.every((t) => this.isFresh(t)) ? ticks : ticks.filter((t) => this.isFresh(t));
+    if (fresh.length === 0) return;
     if (this.congestedSince !== undefined) {
       this.conflate(fresh);
       return;
     }
-    let batch: StoredTick[] = [];
-    const sentAt = this.now();
-    const send = (): boolean => {
-      if (this.overBound()) return false;
-      const data: Record<string, PriceEntry> = {};
-      let maxSeq = 0n;
-      for (const t of batch) {
-        data[t.symbol] = entry(t);
-        const seq = BigInt(t.seq);
-        if (seq > maxSeq) maxSeq = seq;
-        this.sentSeq.set(t.symbol, seq);
-        if (t.publishedAt && !extra.snapshot) this.metrics.tickToPush.observe(Math.max(0, sentAt - t.publishedAt.getTime()) / 1000);
+    const own = encoder ?? new UpdateEncoder(this.metrics, false, this.now);
+    try {
+      const updates = own.encode(fresh);
+      const frames = this.stream && this.socket.readyState === this.socket.OPEN ? own.frames(updates) : undefined;
+      if (frames && this.socket.bufferedAmount + frames.length <= this.limits.sendBufferBytes) {
+        // The usual case: everything fits under the bound, so all of it leaves in one write of shared bytes.
+        for (const t of fresh) this.sentSeq.set(t.symbol, t.seq);
+        this.stream!.write(frames);
+        own.sent(updates);
+      } else {
+        for (let i = 0; i < updates.length; i++) {
+          if (this.overBound()) {
+            this.conflate(updates.slice(i).flatMap((u) => u.ticks));
+            return;
+          }
+          const update = updates[i]!;
+          for (const t of update.ticks) this.sentSeq.set(t.symbol, t.seq);
+          this.sendUpdate(update, own);
+        }
       }
-      this.sendJson(
-        extra.snapshot ? { type: 'price_update', snapshot: true, data } : { type: 'price_update', data, cursor: String(maxSeq) },
-      );
-      batch = [];
-      return true;
-    };
-    for (let i = 0; i < fresh.length; i++) {
-      const t = fresh[i]!;
-      if (batch.some((b) => b.symbol === t.symbol) && !send()) {
-        this.conflate([...batch, ...fresh.slice(i)]);
-        return;
-      }
-      batch.push(t);
+      if (this.overBound()) this.startCongestion();
+    } finally {
+      if (!encoder) own.flush();
     }
-    if (!send()) this.conflate(batch);
-    else if (this.overBound()) this.startCongestion();
+  }
+
+  /** The latest stored prices, marked as a snapshot (no cursor). */
+  deliverSnapshot(ticks: StoredTick[]): void {
+    const encoder = new UpdateEncoder(this.metrics, true, this.now);
+    this.deliver(ticks, encoder);
+    encoder.flush();
   }
 
   close(code: number, reason: string, dropReason?: string): void {
@@ -163,6 +170,18 @@ export class ClientConnection {
   dispose(): void {
     this.closed = true;
     clearInterval(this.drainTimer);
+  }
+
+  private isFresh(t: StoredTick): boolean {
+    if (!this.symbols.has(t.symbol)) return false;
+    const last = this.sentSeq.get(t.symbol);
+    return last === undefined || seqAfter(t.seq, last);
+  }
+
+  private sendUpdate(update: EncodedUpdate, encoder: UpdateEncoder): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(update.bytes, { binary: false });
+    encoder.sent([update]);
   }
 
   private overBound(): boolean {
@@ -193,7 +212,7 @@ export class ClientConnection {
     clearInterval(this.drainTimer);
     this.drainTimer = undefined;
     this.congestedSince = undefined;
-    const pending = [...this.conflated.values()].sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+    const pending = [...this.conflated.values()].sort((a, b) => (seqAfter(a.seq, b.seq) ? 1 : -1));
     this.conflated.clear();
     this.deliver(pending);
   }

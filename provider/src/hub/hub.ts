@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { PriceRepository } from '../store/price-repository.js';
 import { SYMBOL_PATTERN, type StoredTick } from '../ticks/tick-schema.js';
-import { ClientConnection, type ClientLimits } from './client-connection.js';
+import { ClientConnection, type ClientLimits, type FrameStream } from './client-connection.js';
 import { decodeClientMessage, type SubscribeMessage, type UnsubscribeMessage } from './client-messages.js';
 import type { HubMetrics } from './hub-metrics.js';
+import { UpdateEncoder } from './update-encoder.js';
 
 export interface HubOptions extends ClientLimits {
   repository: PriceRepository;
@@ -22,6 +24,8 @@ export interface HubOptions extends ClientLimits {
 }
 
 const symbolPattern = new RegExp(SYMBOL_PATTERN);
+/** Longest stretch of a fan-out round before it lets other I/O run. */
+const ROUND_SLICE_MS = 2;
 
 interface SymbolActivity {
   /** Wall-clock time of the last tick seen for the symbol. */
@@ -35,6 +39,8 @@ export class Hub {
   private readonly clients = new Set<ClientConnection>();
   private readonly bySymbol = new Map<string, Set<ClientConnection>>();
   private readonly activity = new Map<string, SymbolActivity>();
+  private queued: StoredTick[] = [];
+  private rounds: Promise<void> | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -69,8 +75,9 @@ export class Hub {
     }
   }
 
-  attach(socket: WebSocket): ClientConnection {
-    const client = new ClientConnection(socket, randomUUID(), this.opts, this.opts.metrics, this.now);
+  /** `stream` is the connection under the WebSocket, for writing ready-made frames. */
+  attach(socket: WebSocket, stream?: FrameStream): ClientConnection {
+    const client = new ClientConnection(socket, randomUUID(), this.opts, this.opts.metrics, this.now, stream);
     this.clients.add(client);
     this.opts.metrics.connections.inc();
     socket.on('pong', () => (client.alive = true));
@@ -88,21 +95,60 @@ export class Hub {
     return client;
   }
 
-  /** Live ticks, in seq order, each exactly once. */
+  /**
+   * Live ticks, in seq order, each exactly once. They are sent in rounds, one after the other; a
+   * round that runs long yields to I/O every few milliseconds (so the worker's commits and client
+   * messages are not held up behind a large fan-out), and ticks that arrive meanwhile go out
+   * together in the next round.
+   */
   dispatch(ticks: StoredTick[]): void {
-    const perClient = new Map<ClientConnection, StoredTick[]>();
     const at = this.now();
     for (const t of ticks) {
       this.activity.set(t.symbol, { lastAt: at, lastTimestamp: t.timestamp, staleNotified: false });
-      const subscribers = this.bySymbol.get(t.symbol);
-      if (!subscribers) continue;
-      for (const c of subscribers) {
+      this.queued.push(t);
+    }
+    this.rounds ??= this.runRounds()
+      .catch((err: unknown) => this.opts.log.error({ err }, 'live fan-out failed'))
+      .finally(() => (this.rounds = undefined));
+  }
+
+  private async runRounds(): Promise<void> {
+    while (this.queued.length > 0) {
+      const ticks = this.queued;
+      this.queued = [];
+      // Subscribers as of the round's start: a client that subscribes later gets these ticks
+      // (all at or below the live cursor) from its snapshot or resume read instead.
+      const recipients = this.recipients(ticks);
+      const encoder = new UpdateEncoder(this.opts.metrics, false, this.now);
+      let sliceStart = performance.now();
+      for (let i = 0; i < recipients.length; i++) {
+        const [client, list] = recipients[i]!;
+        client.push(list, encoder);
+        if (i % 32 === 31 && performance.now() - sliceStart > ROUND_SLICE_MS) {
+          encoder.flush();
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
+      encoder.flush();
+    }
+  }
+
+  private recipients(ticks: StoredTick[]): [ClientConnection, StoredTick[]][] {
+    const symbol = ticks[0]!.symbol;
+    if (ticks.every((t) => t.symbol === symbol)) {
+      // One symbol: every subscriber gets the very same list (and so the same serialized messages).
+      return [...(this.bySymbol.get(symbol) ?? [])].map((c) => [c, ticks]);
+    }
+    const perClient = new Map<ClientConnection, StoredTick[]>();
+    for (const t of ticks) {
+      for (const c of this.bySymbol.get(t.symbol) ?? []) {
         let list = perClient.get(c);
         if (!list) perClient.set(c, (list = []));
         list.push(t);
       }
     }
-    for (const [client, list] of perClient) client.push(list);
+    return [...perClient];
   }
 
   private detach(client: ClientConnection): void {
@@ -179,7 +225,7 @@ export class Hub {
     const latest = await this.opts.repository.latest(symbols);
     const live = client.symbols;
     const fresh = latest.filter((t) => live.has(t.symbol));
-    client.deliver(fresh, { snapshot: true });
+    client.deliverSnapshot(fresh);
     const at = this.now();
     for (const t of fresh) {
       client.markSent(t.symbol, t.seq);

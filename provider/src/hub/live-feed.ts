@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { MessageBus, Subscription } from '@lizards/lib';
 import type { PriceRepository } from '../store/price-repository.js';
-import { liveMessageChecker, type StoredTick } from '../ticks/tick-schema.js';
+import type { StoredTick } from '../ticks/tick-schema.js';
+import { decodeLiveMessage } from './live-message.js';
 
 export interface LiveFeedOptions {
   bus: MessageBus;
@@ -19,10 +20,14 @@ export interface LiveFeedOptions {
 
 /**
  * The instance's stream of committed ticks, in seq order, without gaps or repeats. Announcements
- * on `prices.live` say that something was committed; the ticks themselves are read from the store
- * after the cursor. Because seq follows commit order, "seq > cursor" never skips a tick, whatever
- * order several writers' announcements arrive in, and a lost announcement only delays a push
- * until the next one or the poll.
+ * on `prices.live` are sent after the commit and carry the committed ticks. When an announcement
+ * continues the cursor exactly (its seqs are cursor+1, cursor+2, ... with no hole), nothing else
+ * can lie in between — seq values are unique — so its ticks are passed on as they are. Otherwise
+ * (a hole left by a rolled-back or duplicate insert, another writer's announcement arriving
+ * first, a lost announcement) the ticks after the cursor are read from the store: because seq
+ * follows commit order, "seq > cursor" never skips a tick, and the poll covers a lost announcement.
+ * Announcements that arrive together are handed on together, so a busy hub sends bigger rounds
+ * rather than falling behind.
  */
 export class LiveFeed {
   private current = 0n;
@@ -31,12 +36,20 @@ export class LiveFeed {
   private reading: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** Announced ticks that continue the cursor, handed on at the end of this turn of the event loop. */
+  private announced: StoredTick[] = [];
+  private announcedUpTo = 0n;
+  private flushScheduled = false;
 
   constructor(private readonly opts: LiveFeedOptions) {}
 
   /** Every tick up to here has been handed to `onTicks`. */
   get cursor(): string {
     return String(this.current);
+  }
+
+  private get position(): bigint {
+    return this.announced.length > 0 ? this.announcedUpTo : this.current;
   }
 
   async start(): Promise<void> {
@@ -49,15 +62,10 @@ export class LiveFeed {
       this.opts.queue,
       (message) => {
         message.ack();
-        let body: unknown;
-        try {
-          body = JSON.parse(message.body.toString('utf8'));
-        } catch {
-          return;
-        }
-        if (!liveMessageChecker.Check(body)) return;
-        const highest = body.ticks.reduce((max, t) => (BigInt(t.seq) > max ? BigInt(t.seq) : max), 0n);
-        if (highest > this.current) this.poke();
+        const decoded = decodeLiveMessage(message.body);
+        if (!decoded || this.stopped || decoded.highest <= this.position) return;
+        if (!this.reading && decoded.ticks && continues(this.position, decoded.ticks)) this.announce(decoded.ticks);
+        else void this.poke();
       },
       { prefetch: 100 },
     );
@@ -66,6 +74,7 @@ export class LiveFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.announced = [];
     clearInterval(this.pollTimer);
     await this.subscription?.cancel().catch(() => {});
     await this.reading;
@@ -74,6 +83,7 @@ export class LiveFeed {
   /** Reads whatever was committed after the cursor; coalesces calls made while a read runs. */
   poke(): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    this.flush();
     if (this.reading) {
       this.again = true;
       return this.reading;
@@ -86,6 +96,25 @@ export class LiveFeed {
       }
     });
     return this.reading;
+  }
+
+  private announce(ticks: StoredTick[]): void {
+    for (const t of ticks) this.announced.push(t);
+    this.announcedUpTo = BigInt(ticks[ticks.length - 1]!.seq);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.announced.length === 0) return;
+    const ticks = this.announced;
+    this.announced = [];
+    this.current = this.announcedUpTo;
+    if (!this.stopped) this.opts.onTicks(ticks);
   }
 
   private async readNew(): Promise<void> {
@@ -102,4 +131,14 @@ export class LiveFeed {
       this.opts.log.warn({ err }, 'live feed read failed; will retry');
     }
   }
+}
+
+/** True when the ticks' seqs are exactly after+1, after+2, ...: no committed tick can be missing in between. */
+function continues(after: bigint, ticks: StoredTick[]): boolean {
+  let expected = after + 1n;
+  for (const t of ticks) {
+    if (BigInt(t.seq) !== expected) return false;
+    expected++;
+  }
+  return true;
 }

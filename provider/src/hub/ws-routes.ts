@@ -19,7 +19,8 @@ export interface WsRoutesOptions {
 
 async function wsRoutes(app: FastifyInstance, opts: WsRoutesOptions): Promise<void> {
   await app.register(websocket, {
-    options: { maxPayload: opts.maxPayload },
+    // No permessage-deflate: one serialized update is sent as is to every client that gets it.
+    options: { maxPayload: opts.maxPayload, perMessageDeflate: false },
     // Clients get a reconnect hint before the close, instead of a bare close.
     preClose: (done) => {
       opts.hub.shutdown();
@@ -39,8 +40,8 @@ async function wsRoutes(app: FastifyInstance, opts: WsRoutesOptions): Promise<vo
         if (opts.requireToken && !opts.tokens.verify(request.query.token)) throw new InvalidSessionError();
       },
     },
-    (socket) => {
-      opts.hub.attach(socket);
+    (socket, request) => {
+      opts.hub.attach(socket, request.raw.socket);
     },
   );
 }
