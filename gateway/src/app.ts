@@ -81,8 +81,9 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
   const cacheLayer = new CacheLayer({ cache, metrics, maxBodyBytes: config.CACHE_MAX_BODY_BYTES, log: app.log.child({ component: 'cache' }) });
   app.decorate('gateway', { directory, balancer, routes });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
   app.setErrorHandler((error: FastifyError & { retryAfterS?: number }, request, reply) => {
@@ -139,6 +140,7 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
     groups: parseGroupLimits(config.RATE_LIMIT_GROUPS),
     redis: deps.redis,
     prefix: config.RATE_LIMIT_PREFIX,
+    syncMs: config.RATE_LIMIT_SYNC_MS,
     apiKeys: config.RATE_LIMIT_API_KEYS ? config.RATE_LIMIT_API_KEYS.split(',').map((k) => k.trim()).filter(Boolean) : [],
     metrics,
   });

@@ -16,6 +16,7 @@ export const GatewayConfig = Type.Object({
   RATE_LIMIT_GROUPS: Type.Optional(Type.String({ description: 'JSON object {group: {max, windowMs}} overriding the limits of a route group' })),
   RATE_LIMIT_API_KEYS: Type.Optional(Type.String({ description: 'comma-separated API keys that get their own bucket; unset = any X-API-Key value does' })),
   RATE_LIMIT_PREFIX: Type.String({ default: 'lz:rl:', description: 'key prefix of rate-limit counters in Redis' }),
+  RATE_LIMIT_SYNC_MS: Type.Integer({ default: 50, minimum: 0, description: 'how often counts admitted on a replica\'s local view are added to Redis; 0 = one Redis round trip per request' }),
   REGISTRY_WATCH_WAIT_MS: Type.Integer({ default: 30_000, minimum: 1000, description: 'blocking-query wait; also the periodic refresh interval' }),
   REGISTRY_RETRY_MS: Type.Integer({ default: 1000, minimum: 10, description: 'pause before asking an unreachable registry again' }),
   REGISTRY_RECOVERY_GRACE_MS: Type.Integer({ default: 10_000, minimum: 0, description: 'after a registry outage, keep last known instances it does not list yet for this long' }),

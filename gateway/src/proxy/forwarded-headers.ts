@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { stripHopByHop, type HeaderMap } from './hop-by-hop.js';
 
 /** Request headers the gateway sets itself or that only make sense toward the gateway. */
-const NOT_FORWARDED = ['host', 'content-length', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'forwarded'];
+const NOT_FORWARDED = new Set(['host', 'content-length', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'forwarded']);
 
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -14,8 +14,7 @@ function first(value: string | string[] | undefined): string | undefined {
  */
 export function forwardedRequestHeaders(request: FastifyRequest, trustProxy: boolean): HeaderMap {
   const incoming = request.headers;
-  const headers = stripHopByHop(incoming);
-  for (const name of NOT_FORWARDED) delete headers[name];
+  const headers = stripHopByHop(incoming, NOT_FORWARDED);
   const peer = request.socket.remoteAddress ?? request.ip;
   const priorFor = trustProxy ? first(incoming['x-forwarded-for']) : undefined;
   headers['x-forwarded-for'] = priorFor ? `${priorFor}, ${peer}` : peer;

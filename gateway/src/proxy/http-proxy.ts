@@ -45,7 +45,7 @@ function noInstance(serviceId: string, retryAfterMs: number): Error {
  */
 export async function proxyRequest(req: ProxyRequest, balancer: Balancer, metrics: GatewayMetrics, retryAfterMs: number): Promise<ProxyResponse> {
   const serviceId = req.route.service;
-  const tried = new Set<string>();
+  let tried: Set<string> | undefined;
   let lastError: unknown;
   for (let attempt = 0; attempt < 2; attempt++) {
     const pick = balancer.pick(serviceId, tried);
@@ -55,9 +55,7 @@ export async function proxyRequest(req: ProxyRequest, balancer: Balancer, metric
     }
     const upstream = pick.upstream;
     if (attempt > 0) metrics.retries.inc({ upstream_service: serviceId });
-    tried.add(upstream.instanceId);
-    const started = process.hrtime.bigint();
-    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    const started = performance.now();
     try {
       const res = await upstream.dispatcher.request({
         method: req.method as Dispatcher.HttpMethod,
@@ -70,14 +68,15 @@ export async function proxyRequest(req: ProxyRequest, balancer: Balancer, metric
       const failed = res.statusCode >= 500;
       if (failed) upstream.breaker.failure();
       else upstream.breaker.success();
-      metrics.upstreamDuration.observe({ upstream_service: serviceId, upstream: upstream.address, outcome: failed ? '5xx' : 'ok' }, seconds());
+      metrics.upstreamDuration.observe({ upstream_service: serviceId, upstream: upstream.address, outcome: failed ? '5xx' : 'ok' }, (performance.now() - started) / 1000);
       return { status: res.statusCode, headers: res.headers, body: res.body, upstream };
     } catch (err) {
       const code = codeOf(err);
       upstream.breaker.failure();
-      metrics.upstreamDuration.observe({ upstream_service: serviceId, upstream: upstream.address, outcome: TIMEOUT_ERRORS.has(code) ? 'timeout' : 'error' }, seconds());
+      metrics.upstreamDuration.observe({ upstream_service: serviceId, upstream: upstream.address, outcome: TIMEOUT_ERRORS.has(code) ? 'timeout' : 'error' }, (performance.now() - started) / 1000);
       if (TIMEOUT_ERRORS.has(code)) throw new UpstreamTimeoutError(serviceId, req.route.timeoutMs, { cause: err });
       lastError = err;
+      (tried ??= new Set()).add(upstream.instanceId);
       const retriable = CONNECT_ERRORS.has(code) || (IDEMPOTENT.has(req.method) && SOCKET_ERRORS.has(code));
       if (!retriable) break;
     }

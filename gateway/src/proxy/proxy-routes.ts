@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, onResponseHookHandler } from 'fastify';
 import type { CacheLayer } from '../cache/cache-layer.js';
 import { cacheKey } from '../cache/cache-policy.js';
 import { NoRouteError } from '../errors.js';
@@ -12,9 +12,6 @@ import { proxyRequest } from './http-proxy.js';
 import { openUpstream, relaySockets, type WsProxyOptions } from './ws-proxy.js';
 
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    gatewayRoute?: RouteEntry;
-  }
   interface FastifyRequest {
     /** The normalised path and raw query string being proxied. */
     gatewayTarget: { path: string; query: string };
@@ -70,18 +67,23 @@ export async function proxyRoutes(app: FastifyInstance, opts: ProxyRoutesOptions
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.addHook('onRequest', async (request) => {
-    const route = request.routeOptions.config.gatewayRoute!;
-    const target = normalizeRequestTarget(request.url);
-    if (!routeCovers(route, target.path)) throw new NoRouteError(request.method, target.path);
+  // Hooks per route, in callback style: the route is known when it is registered (nothing to look up per request)
+  // and no promise is made per hook.
+  const checkTarget = (route: RouteEntry): onRequestHookHandler => (request, _reply, done) => {
+    let target: { path: string; query: string };
+    try {
+      target = normalizeRequestTarget(request.url);
+    } catch (err) {
+      return done(err as Error);
+    }
+    if (!routeCovers(route, target.path)) return done(new NoRouteError(request.method, target.path));
     request.gatewayTarget = target;
-  });
-
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.config.gatewayRoute;
-    if (!route || route.websocket) return;
+    done();
+  };
+  const countRequest = (route: RouteEntry): onResponseHookHandler => (request, reply, done) => {
     metrics.requests.inc({ route: route.path, method: request.method, status: String(reply.statusCode), upstream: request.gatewayUpstream ?? 'none' });
-  });
+    done();
+  };
 
   for (const route of opts.routes) {
     const settle = async () => directory.settled(route.service, opts.firstLookupWaitMs);
@@ -90,9 +92,8 @@ export async function proxyRoutes(app: FastifyInstance, opts: ProxyRoutesOptions
       app.route({
         method: 'GET',
         url: route.path,
-        config: { gatewayRoute: route },
         schema: { ...routeSchema(route), hide: false },
-        onRequest: app.rateLimitHook(route.rateLimitGroup),
+        onRequest: [checkTarget(route), app.rateLimitHook(route.rateLimitGroup)],
         preHandler: [settle, openUpstream(wsOpts)],
         handler: async (_request, reply) =>
           reply.code(426).header('upgrade', 'websocket').send({ error: 'Upgrade Required', message: `${route.path} is a WebSocket endpoint` }),
@@ -102,7 +103,7 @@ export async function proxyRoutes(app: FastifyInstance, opts: ProxyRoutesOptions
     }
 
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-      await settle();
+      if (!directory.hasSettled(route.service)) await settle();
       const { path, query } = request.gatewayTarget;
       const fetchUpstream = () =>
         proxyRequest(
@@ -135,9 +136,9 @@ export async function proxyRoutes(app: FastifyInstance, opts: ProxyRoutesOptions
     app.route({
       method: route.methods,
       url: route.path,
-      config: { gatewayRoute: route },
       schema: routeSchema(route),
-      onRequest: app.rateLimitHook(route.rateLimitGroup),
+      onRequest: [checkTarget(route), app.rateLimitHook(route.rateLimitGroup)],
+      onResponse: countRequest(route),
       handler,
     });
   }

@@ -2,7 +2,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import LocalStore from '@fastify/rate-limit/store/LocalStore.js';
-import RedisStore from '@fastify/rate-limit/store/RedisStore.js';
+import { BatchedRedisStore } from './batched-redis-store.js';
 
 type Callback = (err: Error | null, result?: { current: number; ttl: number }) => void;
 
@@ -14,17 +14,28 @@ export interface FallbackStoreOptions {
   /** Shared counters; undefined = this instance counts alone. */
   redis?: Redis | undefined;
   prefix: string;
+  /** How often locally admitted counts are added to Redis (see BatchedRedisStore); 0 = every request. */
+  syncMs: number;
   log: FastifyBaseLogger;
   onFallback?: () => void;
 }
 
 /**
- * Rate-limit counters in Redis (shared by every gateway replica, via the plugin's RedisStore) that fall back to
+ * Rate-limit counters in Redis (shared by every gateway replica, via BatchedRedisStore) that fall back to
  * the plugin's in-memory LocalStore while Redis is unreachable: limits then hold per gateway instance instead of
- * failing requests. A store class bound to its options, as @fastify/rate-limit's `store` option expects.
+ * failing requests. `Store` is a class bound to its options, as @fastify/rate-limit's `store` option expects;
+ * `close` stops the periodic sync.
  */
 export function fallbackStore(opts: FallbackStoreOptions) {
-  const shared: CounterStore | undefined = opts.redis ? new RedisStore(false, false, opts.redis, opts.prefix) : undefined;
+  const redis = opts.redis;
+  const shared = redis
+    ? new BatchedRedisStore({
+        redis,
+        prefix: opts.prefix,
+        syncMs: opts.syncMs,
+        onSyncError: (err) => opts.log.warn({ err }, 'rate-limit counts could not be added to Redis'),
+      })
+    : undefined;
   const local: CounterStore = new LocalStore(false, false, 10_000);
   let degraded = false;
 
@@ -38,7 +49,7 @@ export function fallbackStore(opts: FallbackStoreOptions) {
   class FallbackStore {
     incr(key: string, cb: Callback, timeWindow: number, max: number): void {
       if (!shared) return local.incr(key, cb, timeWindow, max);
-      if (opts.redis!.status !== 'ready') return useLocal(key, cb, timeWindow, max);
+      if (redis!.status !== 'ready') return useLocal(key, cb, timeWindow, max);
       shared.incr(
         key,
         (err, result) => {
@@ -56,5 +67,5 @@ export function fallbackStore(opts: FallbackStoreOptions) {
       return this;
     }
   }
-  return FallbackStore;
+  return { Store: FallbackStore, close: async () => shared?.close() };
 }

@@ -41,6 +41,8 @@ export interface RateLimitPluginOptions {
   groups: GroupLimits;
   redis?: Redis | undefined;
   prefix: string;
+  /** How often counts admitted on a replica's local view are added to Redis; 0 = a Redis round trip per request. */
+  syncMs: number;
   /** API keys that get a bucket of their own; empty = any X-API-Key value does. */
   apiKeys: string[];
   metrics: GatewayMetrics;
@@ -63,10 +65,9 @@ function clientKey(request: FastifyRequest, apiKeys: Set<string>): string {
 }
 
 async function rateLimitPlugin(app: FastifyInstance, opts: RateLimitPluginOptions): Promise<void> {
-  await app.register(fastifyRateLimit, {
-    global: false,
-    store: fallbackStore({ redis: opts.redis, prefix: opts.prefix, log: app.log }) as never,
-  });
+  const store = fallbackStore({ redis: opts.redis, prefix: opts.prefix, syncMs: opts.syncMs, log: app.log });
+  await app.register(fastifyRateLimit, { global: false, store: store.Store as never });
+  app.addHook('onClose', store.close);
   const apiKeys = new Set(opts.apiKeys);
   const limiters = new Map<string, ReturnType<FastifyInstance['createRateLimit']>>();
   const limiterOf = (group: string) => {

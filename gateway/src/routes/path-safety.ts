@@ -15,15 +15,17 @@ export function normalizeRequestTarget(url: string): { path: string; query: stri
   const query = q === -1 ? '' : url.slice(q + 1);
   if (!rawPath.startsWith('/')) throw new UnsafePathError(rawPath.slice(0, 64));
   if (ENCODED_SEPARATOR.test(rawPath) || FORBIDDEN_CHARS.test(rawPath)) throw new UnsafePathError(rawPath.slice(0, 64));
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(rawPath);
-  } catch {
-    throw new UnsafePathError(rawPath.slice(0, 64));
+  // Each check below runs only when its trigger character is there: most paths have none.
+  if (rawPath.includes('%')) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(rawPath);
+    } catch {
+      throw new UnsafePathError(rawPath.slice(0, 64));
+    }
+    if (FORBIDDEN_CHARS.test(decoded)) throw new UnsafePathError(rawPath.slice(0, 64));
   }
-  if (FORBIDDEN_CHARS.test(decoded)) throw new UnsafePathError(rawPath.slice(0, 64));
-  const segments = rawPath.split('/');
-  if (segments.some((s) => s === '.' || s === '..')) throw new UnsafePathError(rawPath.slice(0, 64));
-  const path = rawPath.replace(/\/{2,}/g, '/');
+  if (rawPath.includes('/.') && rawPath.split('/').some((s) => s === '.' || s === '..')) throw new UnsafePathError(rawPath.slice(0, 64));
+  const path = rawPath.includes('//') ? rawPath.replace(/\/{2,}/g, '/') : rawPath;
   return { path, query };
 }

@@ -27,11 +27,20 @@ function originOf(instance: Instance): string {
   return `http://${host}:${instance.port_number}`;
 }
 
+interface ServiceUpstreams {
+  /** The directory's list these entries were made from (a new list means membership changed). */
+  source: Instance[];
+  entries: Upstream[];
+  rotation: RoundRobin<Upstream>;
+}
+
+const available = (u: Upstream) => u.breaker.available;
+
 /** Round-robin over the healthy instances of each service, with a pool and a breaker per instance. */
 export class Balancer {
   private readonly pools: UpstreamPools;
   private readonly breakers = new Map<string, CircuitBreaker>();
-  private readonly rotations = new Map<string, RoundRobin<Instance>>();
+  private readonly services = new Map<string, ServiceUpstreams>();
 
   constructor(
     private readonly directory: InstanceDirectory,
@@ -46,33 +55,41 @@ export class Balancer {
    * The next instance of a service in rotation whose circuit lets a request through, skipping `exclude`
    * (instance ids already tried). A half-open instance is handed out to one caller at a time, as the probe.
    */
-  pick(serviceId: string, exclude: ReadonlySet<string> = new Set()): PickResult {
-    const instances = this.directory.instances(serviceId).filter((i) => !exclude.has(i.instance_id));
-    if (instances.length === 0) return { reason: 'no-instance' };
-    const rotation = this.rotations.get(serviceId) ?? new RoundRobin<Instance>();
-    this.rotations.set(serviceId, rotation);
-    const chosen = rotation.pick(instances, (i) => this.breakerOf(i).available);
-    if (!chosen || !this.breakerOf(chosen).tryAcquire()) {
-      const retryAfterMs = Math.min(...instances.map((i) => this.breakerOf(i).retryAfterMs));
+  pick(serviceId: string, exclude?: ReadonlySet<string>): PickResult {
+    const service = this.upstreamsOf(serviceId);
+    const entries = exclude && exclude.size > 0 ? service.entries.filter((u) => !exclude.has(u.instanceId)) : service.entries;
+    if (entries.length === 0) return { reason: 'no-instance' };
+    const chosen = service.rotation.pick(entries, available);
+    if (!chosen || !chosen.breaker.tryAcquire()) {
+      const retryAfterMs = Math.min(...entries.map((u) => u.breaker.retryAfterMs));
       return { reason: 'all-open', retryAfterMs };
     }
-    return { upstream: this.upstreamOf(serviceId, chosen) };
+    return { upstream: chosen };
   }
 
   /** Every known instance with its circuit state, for metrics and diagnostics. */
   snapshot(serviceIds: string[]): { serviceId: string; instanceId: string; address: string; state: BreakerState }[] {
     return serviceIds.flatMap((serviceId) =>
-      this.directory.instances(serviceId).map((i) => ({
-        serviceId,
-        instanceId: i.instance_id,
-        address: `${i.ip_address}:${i.port_number}`,
-        state: this.breakerOf(i).state,
-      })),
+      this.upstreamsOf(serviceId).entries.map((u) => ({ serviceId, instanceId: u.instanceId, address: u.address, state: u.breaker.state })),
     );
   }
 
   async close(): Promise<void> {
     await this.pools.close();
+  }
+
+  /** The service's upstreams, made once per membership change rather than per request. */
+  private upstreamsOf(serviceId: string): ServiceUpstreams {
+    const source = this.directory.instances(serviceId);
+    let service = this.services.get(serviceId);
+    if (!service) {
+      service = { source, entries: source.map((i) => this.upstreamOf(serviceId, i)), rotation: new RoundRobin<Upstream>() };
+      this.services.set(serviceId, service);
+    } else if (service.source !== source) {
+      service.source = source;
+      service.entries = source.map((i) => this.upstreamOf(serviceId, i));
+    }
+    return service;
   }
 
   private upstreamOf(serviceId: string, instance: Instance): Upstream {

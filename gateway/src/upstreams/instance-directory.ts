@@ -84,6 +84,12 @@ export class InstanceDirectory {
     return this.states.get(serviceId)?.instances ?? [];
   }
 
+  /** Whether the service has had its first registry answer (or failure): `settled` would resolve at once. */
+  hasSettled(serviceId: string): boolean {
+    const state = this.states.get(serviceId);
+    return !state || state.attempted;
+  }
+
   /** Resolves once the service has had its first registry answer (or failure), or after `timeoutMs`. */
   async settled(serviceId: string, timeoutMs: number): Promise<void> {
     const state = this.states.get(serviceId);
