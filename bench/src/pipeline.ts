@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import { mainOf, isMain, type Bench } from './harness/bench-runner.js';
 import { dropSchema } from './harness/cleanup.js';
 import { serverScript } from './harness/paths.js';
+import { scrapeCounter } from './harness/metrics.js';
 import { ratioFigure, valueFigure, type Figure } from './harness/results.js';
 import { ProcessGroup, backends, freePort, waitFor } from './harness/services.js';
 
@@ -113,7 +114,7 @@ async function throughIngestion(ticks: Tick[], batch: number, concurrency: numbe
   const { Client } = loadDataProcessor();
   let client: InstanceType<typeof Client> | undefined;
   try {
-    await group.start({ name: 'provider', script: serverScript('provider'), env: { ...common, DATABASE_URL: backends.databaseUrl, DATABASE_SCHEMA: schema }, readyPath: '/ready' });
+    const provider = await group.start({ name: 'provider', script: serverScript('provider'), env: { ...common, DATABASE_URL: backends.databaseUrl, DATABASE_SCHEMA: schema }, readyPath: '/ready' });
     await group.start({
       name: 'ingestion', script: serverScript('ingestion'), readyPath: '/ready',
       env: { ...common, GRPC_PORT: String(grpcPort), SIMULATED_TICK_MS: '3600000', SYMBOLS: SYMBOLS.join(','), RAW_STORE_MAX_DOCS: '100000' },
@@ -139,7 +140,10 @@ async function throughIngestion(ticks: Tick[], batch: number, concurrency: numbe
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     const pushedAt = Date.now();
-    await waitFor(`${ticks.length} rows stored`, async () => (await stored()) >= ticks.length, 120_000, 20);
+    // The provider's counter (incremented after each commit) is watched while rows arrive: a count(*) over a growing
+    // table every 20 ms would take a PostgreSQL core from the writer it measures. The rows are then counted exactly.
+    await waitFor(`${ticks.length} ticks stored`, async () => (await scrapeCounter(provider.url, 'provider_ticks_stored_total')) >= ticks.length, 120_000, 20);
+    await waitFor(`${ticks.length} rows stored`, async () => (await stored()) >= ticks.length, 10_000, 100);
     const elapsedS = (Date.now() - start) / 1000;
     const count = await stored();
     const [sample] = await sql`SELECT count(*)::int AS wrong FROM ${sql(schema)}.ticks t
