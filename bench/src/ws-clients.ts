@@ -24,6 +24,8 @@ export interface ClientStats {
   histogram: number[];
   firstAt: number;
   lastAt: number;
+  /** CPU time this load generator has used (user + system), in ms: what it took from the server on a shared machine. */
+  cpuMs: number;
 }
 
 interface Client {
@@ -41,6 +43,18 @@ let closing = false;
 // subscription's snapshot is read as part of that snapshot); older snapshot entries are not counted.
 let liveAfter = Infinity;
 
+// The clients of a process all receive the same few timestamps: each is parsed once (the load generator shares
+// the machine with the server, so what it saves goes to the server).
+const parsedAt = new Map<string, number>();
+function timeOf(timestamp: string): number {
+  let at = parsedAt.get(timestamp);
+  if (at === undefined) {
+    if (parsedAt.size >= 100_000) parsedAt.clear();
+    parsedAt.set(timestamp, (at = Date.parse(timestamp)));
+  }
+  return at;
+}
+
 function onMessage(client: Client, raw: WebSocket.RawData): void {
   const now = Date.now();
   const msg = JSON.parse(raw.toString()) as { type: string; snapshot?: boolean; data?: Record<string, { timestamp: string }> };
@@ -48,8 +62,8 @@ function onMessage(client: Client, raw: WebSocket.RawData): void {
   if (msg.type !== 'price_update' || !msg.data) return;
   stats.messages++;
   let counted = 0;
-  for (const [symbol, entry] of Object.entries(msg.data)) {
-    const at = Date.parse(entry.timestamp);
+  for (const symbol in msg.data) {
+    const at = timeOf(msg.data[symbol]!.timestamp);
     if (msg.snapshot && at < liveAfter) continue;
     if (at <= (client.last.get(symbol) ?? 0)) stats.outOfOrder++;
     client.last.set(symbol, at);
@@ -107,6 +121,7 @@ function collect(): ClientStats {
     minTicks: perClient.length ? Math.min(...perClient) : 0,
     maxTicks: perClient.length ? Math.max(...perClient) : 0,
     histogram: histogram.slice(0, last + 1),
+    cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   };
 }
 

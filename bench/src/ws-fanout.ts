@@ -10,6 +10,7 @@ import { benchScript, serverScript } from './harness/paths.js';
 import { ratioFigure, valueFigure, type Figure } from './harness/results.js';
 import { ProcessGroup, backends, waitFor } from './harness/services.js';
 import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 const SYMBOL = 'AAPL';
 
@@ -49,6 +50,17 @@ export const wsFanout: Bench = async ({ quick, run }) => {
   }
   return { config: { scenarios, fdLimit, storeBatchWaitMs: 2, path: 'amqplib publish -> prices -> provider worker -> PostgreSQL -> prices.live -> hub -> ws clients (2 child processes)' }, figures, checks };
 };
+
+/** User + system CPU time of a process so far (Linux /proc; NaN elsewhere). */
+function serverCpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after "pid (comm) "), in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 function targetMin(v: number, min: number): Pick<Figure, 'target' | 'met'> {
   return { target: `>= ${min} msgs/s`, met: v >= min };
@@ -92,6 +104,7 @@ async function runScenario(s: Scenario, run: string, target: 'provider' | 'bare'
       if (target === 'provider') await waitFor('first tick stored', async () => (await rows()) === 1, 10_000);
       fleet = await ClientFleet.open(`ws://127.0.0.1:${provider.port}/ws`, s.clients, 2, [SYMBOL], seedAt + 1);
 
+      const cpuBefore = { server: serverCpuMs(provider.child.pid), clients: (await fleet.collect()).cpuMs, at: Date.now() };
       const intervalMs = 1000 / s.ticksPerSec;
       const start = Date.now();
       const total = Math.round(s.durationS * s.ticksPerSec);
@@ -112,6 +125,11 @@ async function runScenario(s: Scenario, run: string, target: 'provider' | 'bare'
         await new Promise((r) => setTimeout(r, 200));
         stats = await fleet.collect();
       }
+      const cpu = {
+        server: serverCpuMs(provider.child.pid) - cpuBefore.server,
+        clients: stats.cpuMs - cpuBefore.clients,
+        wall: Date.now() - cpuBefore.at,
+      };
       const stored = target === 'provider' ? await rows() : total + 1;
       const [storeLag] = target === 'bare' ? [{ p50: Number.NaN, p99: Number.NaN }] : await sql`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - "timestamp") * 1000) AS p50,
         percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - "timestamp") * 1000) AS p99
@@ -122,7 +140,8 @@ async function runScenario(s: Scenario, run: string, target: 'provider' | 'bare'
         `${target}, ${s.clients} clients: ${total} ticks published, ${target === 'provider' ? `${stored - 1}/${total} stored rows` : 'no store'}, ${stats.ticks}/${expected} tick deliveries ` +
           `(${stats.messages} price_update messages incl. snapshots; per client min ${stats.minTicks} max ${stats.maxTicks}), ${stats.outOfOrder} repeated/out of order, ` +
           `${stats.closedEarly} sockets closed early, ${stats.errors} socket errors, ${stats.errorMessages} error messages, ${conflated} conflated by the provider; ` +
-          `publish-to-commit (stored_at - timestamp) p50 ${Number(storeLag?.p50).toFixed(1)} ms, p99 ${Number(storeLag?.p99).toFixed(1)} ms`,
+          `publish-to-commit (stored_at - timestamp) p50 ${Number(storeLag?.p50).toFixed(1)} ms, p99 ${Number(storeLag?.p99).toFixed(1)} ms; ` +
+          `CPU while publishing and delivering: ${target} ${(cpu.server / 1000).toFixed(1)} s, client processes ${(cpu.clients / 1000).toFixed(1)} s, in ${(cpu.wall / 1000).toFixed(1)} s`,
       ];
       if (stored - 1 !== total) throw new Error(`stored ${stored - 1} rows for ${total} published ticks`);
       if (stats.outOfOrder > 0 || stats.maxTicks > total || stats.errorMessages > 0) throw new Error(`wrong delivery: ${checks[0]}`);

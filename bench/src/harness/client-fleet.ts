@@ -7,7 +7,11 @@ export class ClientFleet {
   private constructor(private readonly children: ChildProcess[]) {}
 
   static async open(url: string, clients: number, processes: number, symbols: string[], liveAfter: number): Promise<ClientFleet> {
-    const children = Array.from({ length: processes }, () => fork(benchScript('ws-clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    // BENCH_CPU_PROF profiles the load generators too (ws-clients-<pid>.cpuprofile), to see what they take from the server.
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const children = Array.from({ length: processes }, () =>
+      fork(benchScript('ws-clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...profile] }),
+    );
     const fleet = new ClientFleet(children);
     try {
       await Promise.all(children.map((child, i) => {
@@ -38,6 +42,7 @@ export class ClientFleet {
       histogram: Array.from({ length: Math.max(a.histogram.length, b.histogram.length) }, (_, i) => (a.histogram[i] ?? 0) + (b.histogram[i] ?? 0)),
       firstAt: Math.min(a.firstAt || Infinity, b.firstAt || Infinity),
       lastAt: Math.max(a.lastAt, b.lastAt),
+      cpuMs: a.cpuMs + b.cpuMs,
     }));
     return merged;
   }
