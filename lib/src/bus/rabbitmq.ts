@@ -173,7 +173,9 @@ export class RabbitBus implements MessageBus {
   private async connect(): Promise<void> {
     let conn: amqp.ChannelModel | undefined;
     try {
-      conn = await amqp.connect(this.opts.url, { timeout: 5000 });
+      // TCP_NODELAY: without it a small frame written right after another (an ack, then a publish) waits for
+      // the broker's delayed ACK, about 40 ms on Linux.
+      conn = await amqp.connect(this.opts.url, { timeout: 5000, noDelay: true });
       if (this.current === 'closed') {
         await conn.close().catch(() => {});
         return;
