@@ -3,7 +3,12 @@
 import WebSocket from 'ws';
 
 export type ClientCommand =
-  | { type: 'open'; url: string; clients: number; symbols: string[]; liveAfter: number }
+  /**
+   * `awaitSnapshot`: a client counts as open once its snapshot has arrived, not at the subscription ack — the
+   * subscription is complete then, and a tick committed before the snapshot is read is covered by the snapshot
+   * (the latest price), not pushed on its own.
+   */
+  | { type: 'open'; url: string; clients: number; symbols: string[]; liveAfter: number; awaitSnapshot: boolean }
   | { type: 'collect' }
   | { type: 'close' };
 
@@ -32,6 +37,7 @@ interface Client {
   ws: WebSocket;
   ticks: number;
   last: Map<string, number>;
+  onSnapshot?: () => void;
 }
 
 const HIST_MS = 60_000;
@@ -61,6 +67,7 @@ function onMessage(client: Client, raw: WebSocket.RawData): void {
   if (msg.type === 'error') stats.errorMessages++;
   if (msg.type !== 'price_update' || !msg.data) return;
   stats.messages++;
+  if (msg.snapshot) client.onSnapshot?.();
   let counted = 0;
   for (const symbol in msg.data) {
     const at = timeOf(msg.data[symbol]!.timestamp);
@@ -78,7 +85,7 @@ function onMessage(client: Client, raw: WebSocket.RawData): void {
   stats.lastAt = now;
 }
 
-function openOne(url: string, symbols: string[]): Promise<void> {
+function openOne(url: string, symbols: string[], awaitSnapshot: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     const client: Client = { ws, ticks: 0, last: new Map() };
@@ -90,7 +97,11 @@ function openOne(url: string, symbols: string[]): Promise<void> {
       if (msg.symbols?.length !== symbols.length) return reject(new Error(`subscribe refused: ${raw.toString()}`));
       ws.on('message', (data) => onMessage(client, data));
       clients.push(client);
-      resolve();
+      if (!awaitSnapshot) return resolve();
+      client.onSnapshot = () => {
+        client.onSnapshot = undefined;
+        resolve();
+      };
     };
     ws.on('message', onAck);
     ws.once('error', (err) => {
@@ -99,14 +110,15 @@ function openOne(url: string, symbols: string[]): Promise<void> {
     });
     ws.once('close', () => {
       if (!closing) stats.closedEarly++;
+      reject(new Error('socket closed before the subscription was complete'));
     });
   });
 }
 
-async function open(url: string, count: number, symbols: string[]): Promise<void> {
+async function open(url: string, count: number, symbols: string[], awaitSnapshot: boolean): Promise<void> {
   const batch = 100;
   for (let i = 0; i < count; i += batch) {
-    await Promise.all(Array.from({ length: Math.min(batch, count - i) }, () => openOne(url, symbols)));
+    await Promise.all(Array.from({ length: Math.min(batch, count - i) }, () => openOne(url, symbols, awaitSnapshot)));
   }
 }
 
@@ -129,7 +141,7 @@ process.on('message', (cmd: ClientCommand) => {
   const reply = (m: unknown) => process.send?.(m);
   if (cmd.type === 'open') {
     liveAfter = cmd.liveAfter;
-    open(cmd.url, cmd.clients, cmd.symbols).then(
+    open(cmd.url, cmd.clients, cmd.symbols, cmd.awaitSnapshot).then(
       () => reply({ type: 'opened', clients: clients.length }),
       (err: unknown) => reply({ type: 'failed', message: String(err) }),
     );

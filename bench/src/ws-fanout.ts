@@ -70,7 +70,8 @@ async function runScenario(s: Scenario, run: string, target: 'provider' | 'bare'
   const schema = `lz_bench_${run}`;
   const names = { PRICES_EXCHANGE: `lz.${run}.prices`, STORE_QUEUE: `lz.${run}.prices.store`, LIVE_EXCHANGE: `lz.${run}.prices.live` };
   const group = new ProcessGroup();
-  const amqp = await connect(backends.amqpUrl);
+  // Nagle off: a tick is published the moment it is stamped (as the services' own connections do).
+  const amqp = await connect(backends.amqpUrl, { noDelay: true });
   const channel = await amqp.createConfirmChannel();
   let fleet: ClientFleet | undefined;
   try {
@@ -102,7 +103,8 @@ async function runScenario(s: Scenario, run: string, target: 'provider' | 'bare'
     const rows = async () => Number((await sql`SELECT count(*)::int AS n FROM ${sql(schema)}.ticks`)[0]!.n);
     try {
       if (target === 'provider') await waitFor('first tick stored', async () => (await rows()) === 1, 10_000);
-      fleet = await ClientFleet.open(`ws://127.0.0.1:${provider.port}/ws`, s.clients, 2, [SYMBOL], seedAt + 1);
+      // The provider sends each subscriber the stored seed tick as a snapshot; the run starts once all have it.
+      fleet = await ClientFleet.open(`ws://127.0.0.1:${provider.port}/ws`, s.clients, 2, [SYMBOL], seedAt + 1, target === 'provider');
 
       const cpuBefore = { server: serverCpuMs(provider.child.pid), clients: (await fleet.collect()).cpuMs, at: Date.now() };
       const intervalMs = 1000 / s.ticksPerSec;

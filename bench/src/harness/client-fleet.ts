@@ -6,7 +6,7 @@ import { benchScript } from './paths.js';
 export class ClientFleet {
   private constructor(private readonly children: ChildProcess[]) {}
 
-  static async open(url: string, clients: number, processes: number, symbols: string[], liveAfter: number): Promise<ClientFleet> {
+  static async open(url: string, clients: number, processes: number, symbols: string[], liveAfter: number, awaitSnapshot: boolean): Promise<ClientFleet> {
     // BENCH_CPU_PROF profiles the load generators too (ws-clients-<pid>.cpuprofile), to see what they take from the server.
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const children = Array.from({ length: processes }, () =>
@@ -16,7 +16,7 @@ export class ClientFleet {
     try {
       await Promise.all(children.map((child, i) => {
         const share = Math.floor(clients / processes) + (i < clients % processes ? 1 : 0);
-        return fleet.ask(child, { type: 'open', url, clients: share, symbols, liveAfter }, 'opened');
+        return fleet.ask(child, { type: 'open', url, clients: share, symbols, liveAfter, awaitSnapshot }, 'opened');
       }));
     } catch (err) {
       fleet.close();
