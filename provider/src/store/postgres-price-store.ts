@@ -134,12 +134,13 @@ export class PostgresTickWriter implements TickWriter {
     const symbols = [...lastTick.keys()];
     // The three statements go out together (one round trip between BEGIN and COMMIT). Writers take turns at the
     // lock, so seq values are handed out in the order transactions commit: a reader that sees seq N can never
-    // later see a smaller one appear.
+    // later see a smaller one appear. Timestamps go as ISO text arrays cast by the server: typed timestamptz[],
+    // postgres.js would parse and format every element again.
     const [, rows] = await this.sql.begin((tx) => [
       tx`SELECT pg_advisory_xact_lock(hashtext(${`lizards.ticks.${this.schema}`}))`,
       tx.unsafe<TickRow[]>(
         `INSERT INTO ticks (symbol, source, "timestamp", price, volume, published_at)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::int8[], $6::timestamptz[])
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[]::timestamptz[], $4::float8[], $5::int8[], $6::text[]::timestamptz[])
          ON CONFLICT DO NOTHING
          RETURNING ${TICK_COLUMNS}`,
         [
@@ -153,7 +154,7 @@ export class PostgresTickWriter implements TickWriter {
       ),
       tx.unsafe(
         `INSERT INTO symbols (symbol, last_tick_at)
-         SELECT * FROM unnest($1::text[], $2::timestamptz[])
+         SELECT * FROM unnest($1::text[], $2::text[]::timestamptz[])
          ON CONFLICT (symbol) DO UPDATE SET last_tick_at = greatest(symbols.last_tick_at, excluded.last_tick_at)`,
         [symbols, symbols.map((s) => lastTick.get(s)!.toISOString())],
       ),
