@@ -24,7 +24,7 @@ export interface HubOptions extends ClientLimits {
 }
 
 const symbolPattern = new RegExp(SYMBOL_PATTERN);
-/** Longest stretch of a fan-out round before it lets other I/O run. */
+/** Longest stretch of a fan-out pass before it lets other I/O run. */
 const ROUND_SLICE_MS = 2;
 
 interface SymbolActivity {
@@ -39,8 +39,12 @@ export class Hub {
   private readonly clients = new Set<ClientConnection>();
   private readonly bySymbol = new Map<string, Set<ClientConnection>>();
   private readonly activity = new Map<string, SymbolActivity>();
-  private queued: StoredTick[] = [];
-  private rounds: Promise<void> | undefined;
+  /** Live ticks not yet handed to every client; `logStart` is the absolute position of `log[0]`. */
+  private log: StoredTick[] = [];
+  private logStart = 0;
+  /** Per client, the absolute log position up to which it has been handed the live ticks. */
+  private readonly positions = new Map<ClientConnection, number>();
+  private sweeping: Promise<void> | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -79,6 +83,7 @@ export class Hub {
   attach(socket: WebSocket, stream?: FrameStream): ClientConnection {
     const client = new ClientConnection(socket, randomUUID(), this.opts, this.opts.metrics, this.now, stream);
     this.clients.add(client);
+    this.positions.set(client, this.logEnd);
     this.opts.metrics.connections.inc();
     socket.on('pong', () => (client.alive = true));
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
@@ -96,63 +101,63 @@ export class Hub {
   }
 
   /**
-   * Live ticks, in seq order, each exactly once. They are sent in rounds, one after the other; a
-   * round that runs long yields to I/O every few milliseconds (so the worker's commits and client
-   * messages are not held up behind a large fan-out), and ticks that arrive meanwhile go out
-   * together in the next round.
+   * Live ticks, in seq order, each exactly once. They join the hub's log, and a sweep goes over the
+   * clients handing each everything it has not had yet in one write; so a client's turn brings all
+   * that arrived until then, and a tick waits at most one pass. A pass yields to I/O every few
+   * milliseconds (the worker's commits and client messages are not held up behind a large fan-out).
    */
   dispatch(ticks: StoredTick[]): void {
     const at = this.now();
     for (const t of ticks) {
       this.activity.set(t.symbol, { lastAt: at, lastTimestamp: t.timestamp, staleNotified: false });
-      this.queued.push(t);
+      this.log.push(t);
     }
-    this.rounds ??= this.runRounds()
+    this.sweeping ??= this.sweep()
       .catch((err: unknown) => this.opts.log.error({ err }, 'live fan-out failed'))
-      .finally(() => (this.rounds = undefined));
+      .finally(() => (this.sweeping = undefined));
   }
 
-  private async runRounds(): Promise<void> {
-    while (this.queued.length > 0) {
-      const ticks = this.queued;
-      this.queued = [];
-      // Subscribers as of the round's start: a client that subscribes later gets these ticks
-      // (all at or below the live cursor) from its snapshot or resume read instead.
-      const recipients = this.recipients(ticks);
+  private get logEnd(): number {
+    return this.logStart + this.log.length;
+  }
+
+  private async sweep(): Promise<void> {
+    while (this.log.length > 0) {
       const encoder = new UpdateEncoder(this.opts.metrics, false, this.now);
+      // Clients at the same place get the very same list (and so the same serialized messages).
+      const slices = new Map<string, StoredTick[]>();
       let sliceStart = performance.now();
-      for (let i = 0; i < recipients.length; i++) {
-        const [client, list] = recipients[i]!;
-        client.push(list, encoder);
-        if (i % 32 === 31 && performance.now() - sliceStart > ROUND_SLICE_MS) {
+      let visited = 0;
+      // Clients attached during the pass start at the log's end: what is before it they get from their
+      // snapshot or resume read (all of it is at or below the live cursor).
+      for (const [client, from] of [...this.positions]) {
+        const to = this.logEnd;
+        if (from >= to || !this.positions.has(client)) continue;
+        this.positions.set(client, to);
+        if (client.symbols.size > 0) {
+          const key = `${from}:${to}`;
+          let list = slices.get(key);
+          if (!list) slices.set(key, (list = this.log.slice(from - this.logStart, to - this.logStart)));
+          client.push(list, encoder);
+        }
+        if (++visited % 32 === 0 && performance.now() - sliceStart > ROUND_SLICE_MS) {
           encoder.flush();
           await new Promise((resolve) => setImmediate(resolve));
           sliceStart = performance.now();
         }
       }
       encoder.flush();
+      // What every client has passed can go.
+      let passed = this.logEnd;
+      for (const p of this.positions.values()) if (p < passed) passed = p;
+      this.log = this.log.slice(passed - this.logStart);
+      this.logStart = passed;
     }
-  }
-
-  private recipients(ticks: StoredTick[]): [ClientConnection, StoredTick[]][] {
-    const symbol = ticks[0]!.symbol;
-    if (ticks.every((t) => t.symbol === symbol)) {
-      // One symbol: every subscriber gets the very same list (and so the same serialized messages).
-      return [...(this.bySymbol.get(symbol) ?? [])].map((c) => [c, ticks]);
-    }
-    const perClient = new Map<ClientConnection, StoredTick[]>();
-    for (const t of ticks) {
-      for (const c of this.bySymbol.get(t.symbol) ?? []) {
-        let list = perClient.get(c);
-        if (!list) perClient.set(c, (list = []));
-        list.push(t);
-      }
-    }
-    return [...perClient];
   }
 
   private detach(client: ClientConnection): void {
     if (!this.clients.delete(client)) return;
+    this.positions.delete(client);
     client.dispose();
     this.opts.metrics.connections.dec();
     this.unindex(client, [...client.symbols]);
