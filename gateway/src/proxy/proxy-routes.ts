@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, onResponseHookHandler } from 'fastify';
 import type { CacheLayer } from '../cache/cache-layer.js';
 import { cacheKey } from '../cache/cache-policy.js';
@@ -8,7 +9,8 @@ import { routeCovers, type RouteEntry } from '../routes/route-table.js';
 import type { Balancer } from '../upstreams/balancer.js';
 import type { InstanceDirectory } from '../upstreams/instance-directory.js';
 import { clientResponseHeaders, forwardedRequestHeaders } from './forwarded-headers.js';
-import { proxyRequest } from './http-proxy.js';
+import type { HeaderMap } from './hop-by-hop.js';
+import { proxyRequest, proxyStream, type ProxyRequest } from './http-proxy.js';
 import { openUpstream, relaySockets, type WsProxyOptions } from './ws-proxy.js';
 
 declare module 'fastify' {
@@ -55,6 +57,22 @@ function routeSchema(route: RouteEntry) {
       504: described('Upstream timeout'),
     },
   };
+}
+
+/**
+ * The headers of a streamed answer: the upstream's (without hop-by-hop ones) plus those the gateway set on the reply
+ * (X-Request-Id, RateLimit-*); the upstream's win, as with `reply.headers()`. A 204 carries no Content-Type or
+ * Content-Length, as Fastify would send it.
+ */
+function responseHeaders(reply: FastifyReply, status: number, upstream: HeaderMap): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = clientResponseHeaders(upstream);
+  if (status === 204) {
+    delete headers['content-type'];
+    delete headers['content-length'];
+  }
+  const own = reply.getHeaders();
+  for (const name in own) if (headers[name] === undefined) headers[name] = own[name];
+  return headers;
 }
 
 /** The configured public routes, each proxied to an instance of its service; nothing else is reachable. */
@@ -105,32 +123,40 @@ export async function proxyRoutes(app: FastifyInstance, opts: ProxyRoutesOptions
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       if (!directory.hasSettled(route.service)) await settle();
       const { path, query } = request.gatewayTarget;
-      const fetchUpstream = () =>
-        proxyRequest(
-          {
-            route,
-            method: request.method,
-            pathAndQuery: `${path}${query ? `?${query}` : ''}`,
-            headers: forwardedRequestHeaders(request, trustProxy),
-            body: Buffer.isBuffer(request.body) ? request.body : undefined,
-          },
-          balancer,
-          metrics,
-          opts.retryAfterMs,
-        );
+      const upstreamRequest: ProxyRequest = {
+        route,
+        method: request.method,
+        pathAndQuery: `${path}${query ? `?${query}` : ''}`,
+        headers: forwardedRequestHeaders(request, trustProxy),
+        body: Buffer.isBuffer(request.body) ? request.body : undefined,
+      };
 
       // Requests carrying credentials may get personal answers: never shared through the cache.
       const cacheable = route.cacheable && request.method === 'GET' && !request.headers.authorization && !request.headers.cookie;
       if (cacheable) {
+        const fetchUpstream = () => proxyRequest(upstreamRequest, balancer, metrics, opts.retryAfterMs);
         const outcome = await cacheLayer.fetch(cacheKey('GET', path, query), route.cacheTtlMs, fetchUpstream);
         request.gatewayUpstream = outcome.upstream ?? 'cache';
         reply.code(outcome.response.status).headers(outcome.response.headers).header('x-cache', outcome.xCache);
         if (outcome.xCache === 'HIT') reply.header('age', Math.max(0, Math.floor((Date.now() - outcome.response.storedAt) / 1000)));
         return reply.send(outcome.response.body);
       }
-      const res = await fetchUpstream();
-      request.gatewayUpstream = res.upstream.address;
-      return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(res.body);
+
+      // Uncached: the upstream body is written straight into the client's response, which is taken over from
+      // Fastify (hijacked) once the upstream's headers are in; until then any error is answered by the error handler.
+      try {
+        await proxyStream(upstreamRequest, balancer, metrics, opts.retryAfterMs, (upstream, status, headers) => {
+          request.gatewayUpstream = upstream.address;
+          reply.raw.writeHead(status, responseHeaders(reply, status, headers));
+          reply.hijack();
+          return reply.raw;
+        });
+      } catch (err) {
+        if (!reply.sent) throw err;
+        // The response had begun: the client sees it cut short, as with any streamed body that fails.
+        if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') request.log.info('client closed the connection before the response ended');
+        else request.log.warn({ err }, 'upstream response failed after its headers were sent');
+      }
     };
 
     app.route({
