@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createBus, listSetting, loadConfigOrExit, loggerOptions, runService } from '@lizards/lib';
+import { createBus, loadConfigOrExit, loggerOptions, runService } from '@lizards/lib';
 import { buildProviderApp } from './app.js';
 import { ProviderConfig } from './config.js';
+import { appOptionsFromConfig } from './config-options.js';
 import { openEmbeddedPriceStore } from './store/embedded-price-store.js';
 import { openPostgresPriceStore } from './store/postgres-price-store.js';
 
@@ -23,32 +24,12 @@ const app = buildProviderApp({
   repository: store.repository,
   ...(config.WORKER_ENABLED ? { writer: store.writer } : {}),
   bus,
-  topology: {
-    pricesExchange: config.PRICES_EXCHANGE,
-    storeQueue: config.STORE_QUEUE,
-    liveExchange: config.LIVE_EXCHANGE,
-    liveQueue: `${config.LIVE_EXCHANGE}.${instanceId}`,
-  },
-  worker: { prefetch: config.STORE_PREFETCH, batchSize: config.STORE_BATCH_SIZE, batchWaitMs: config.STORE_BATCH_WAIT_MS },
+  ...appOptionsFromConfig(config, instanceId),
   session: {
     // Without a shared secret only this instance can verify its tokens: fine alone, not behind a gateway with several.
     secret: config.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
     ttlSeconds: config.SESSION_TTL_S,
   },
-  ws: {
-    requireToken: config.WS_AUTH === 'on',
-    allowedOrigins: listSetting(config.WS_ALLOWED_ORIGINS),
-    maxSymbols: config.WS_MAX_SYMBOLS,
-    maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,
-    maxPayload: config.WS_MAX_PAYLOAD,
-    maxErrors: config.WS_MAX_ERRORS,
-    pingIntervalMs: config.WS_PING_INTERVAL_MS,
-    sendBufferBytes: config.WS_SEND_BUFFER_BYTES,
-    slowClientTimeoutMs: config.WS_SLOW_CLIENT_TIMEOUT_MS,
-    resumeMaxTicks: config.WS_RESUME_MAX_TICKS,
-    staleAfterMs: config.STALE_AFTER_MS,
-  },
-  livePollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
   logger,
   releaseResources: async () => {
     await bus.close();
