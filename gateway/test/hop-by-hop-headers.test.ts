@@ -4,7 +4,7 @@ import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { rawRequest } from './support/raw-http.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const HOP_REQUEST_HEADERS = [
   'Connection: keep-alive, X-Custom-Hop',
@@ -48,7 +48,7 @@ describe('headers across the gateway', () => {
     upstream = await startUpstream({ id: 'solo', registryUrl: registry.url });
     gateway = await startGateway({ REGISTRY_URL: registry.url });
     trusting = await startGateway({ REGISTRY_URL: registry.url, TRUST_PROXY: 'true' });
-    for (const g of [gateway, trusting]) await waitFor(() => g.app.gateway.directory.instances('provider').length === 1, { what: 'the instance' });
+    for (const g of [gateway, trusting]) await waitFor(() => g.app.gateway.directory.instances('provider').length === 1, 10_000, 'the instance');
   });
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { request } from 'undici';
 import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const LEASE_TTL_MS = 1500;
 const COOL_OFF_MS = 2500;
@@ -31,7 +31,7 @@ describe('an instance that dies without deregistering', () => {
     registry = await startRegistry({ leaseTtlMs: LEASE_TTL_MS });
     upstreams = await Promise.all(['a', 'b', 'c'].map((id) => startUpstream({ id, registryUrl: registry.url })));
     gateway = await startGateway({ REGISTRY_URL: registry.url, BREAKER_COOL_OFF_MS: String(COOL_OFF_MS) });
-    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 3, { what: 'three instances' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 3, 10_000, 'three instances');
     // Warm keep-alive connections to every instance, so the kill also breaks pooled sockets.
     for (let i = 0; i < 6; i++) expect((await getInstance(gateway)).status).toBe(200);
   });
@@ -69,7 +69,7 @@ describe('an instance that dies without deregistering', () => {
       const { status, instance } = await getInstance(gateway);
       expect(status).toBe(200);
       return instance === 'b-revived';
-    }, { timeoutMs: 10_000, intervalMs: 50, what: 'the revived instance to be probed' });
+    }, 10_000, 'the revived instance to be probed', 50);
     const after: Record<string, number> = {};
     for (let i = 0; i < 30; i++) {
       const { instance } = await getInstance(gateway);
@@ -81,10 +81,7 @@ describe('an instance that dies without deregistering', () => {
   it('when the registry evicts it, then it is gone from rotation and nothing is retried any more', async () => {
     const victim = upstreams[1]!;
     await victim.kill();
-    await waitFor(() => !gateway.app.gateway.directory.instances('provider').some((i) => i.instance_id === victim.instanceId), {
-      timeoutMs: LEASE_TTL_MS + 5000,
-      what: 'eviction to reach the gateway',
-    });
+    await waitFor(() => !gateway.app.gateway.directory.instances('provider').some((i) => i.instance_id === victim.instanceId), LEASE_TTL_MS + 5000, 'eviction to reach the gateway');
     const retriesBefore = await metric(gateway, 'gateway_upstream_retries_total');
     // Longer than the cool-off would allow a probe: an evicted instance is never probed.
     const deadline = Date.now() + 3000;
@@ -118,7 +115,7 @@ describe('failures that are not about connecting', () => {
       BREAKER_COOL_OFF_MS: '60000',
       GATEWAY_ROUTES: JSON.stringify([{ path: '/prices/*', timeoutMs: 300 }]),
     });
-    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 2, { what: 'two instances' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 2, 10_000, 'two instances');
   });
 
   afterEach(async () => {

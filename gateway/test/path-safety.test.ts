@@ -4,7 +4,7 @@ import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { rawRequest } from './support/raw-http.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 describe('normalizeRequestTarget', () => {
   it('when the path is clean, then it is kept (duplicate slashes collapsed) with its raw query', () => {
@@ -45,8 +45,7 @@ describe('requests that must not reach anything but their route', () => {
     gateway = await startGateway({ REGISTRY_URL: registry.url });
     await waitFor(
       () => gateway.app.gateway.directory.instances('provider').length === 1 && gateway.app.gateway.directory.instances('ingestion').length === 1,
-      { what: 'both services' },
-    );
+      10_000, 'both services');
   });
 
   afterAll(async () => {

@@ -6,9 +6,8 @@ import WebSocket from 'ws';
 import { parseGroupLimits } from '../src/rate-limit/rate-limit-plugin.js';
 import { REDIS_URL, deleteKeys, startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
-import { closedPort } from './support/tcp-proxy.js';
 import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
-import { waitFor } from './support/wait-for.js';
+import { freePort, waitFor } from '@lizards/testkit';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `lz:${run}:`;
@@ -63,7 +62,7 @@ describe('rate limits shared by two gateway replicas through Redis', () => {
     };
     gateways = await Promise.all([startGateway(env), startGateway(env)]);
     for (const g of gateways) {
-      await waitFor(() => g.app.gateway.directory.instances('provider').length === 1 && g.redis?.status === 'ready', { what: 'instance and redis' });
+      await waitFor(() => g.app.gateway.directory.instances('provider').length === 1 && g.redis?.status === 'ready', 10_000, 'instance and redis');
     }
   });
 
@@ -125,12 +124,12 @@ describe('rate limits when Redis is unreachable', () => {
     const upstream = await startUpstream({ id: 'solo', registryUrl: registry.url });
     const gateway = await startGateway({
       REGISTRY_URL: registry.url,
-      REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`, // nothing listens there
       RATE_LIMIT_PREFIX: `${prefix}rl-down:`,
       RATE_LIMIT_MAX: '3',
     });
     try {
-      await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, { what: 'the instance' });
+      await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, 10_000, 'the instance');
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) {
         const res = await request(`${gateway.url}/symbols`);

@@ -9,7 +9,7 @@ import { RabbitBus } from '@lizards/lib';
 import { deleteRabbitObjects } from '@lizards/testkit';
 import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 // The real provider, run from its built output (`npx tsc -b` first) with embedded PGlite and a real RabbitMQ.
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,7 +43,7 @@ class Client {
   }
 
   async until(count: number): Promise<Record<string, unknown>[]> {
-    await waitFor(() => this.messages.length >= count, { timeoutMs: 10_000, what: `${count} messages` });
+    await waitFor(() => this.messages.length >= count, 10_000, `${count} messages`);
     return this.messages.slice(0, count);
   }
 }
@@ -83,7 +83,7 @@ describe('the real provider behind the gateway', () => {
     });
     providerExit = new Promise((resolve) => provider.on('exit', (code) => resolve(code)));
     gateway = await startGateway({ REGISTRY_URL: registry.url });
-    const instance = await waitFor(() => gateway.app.gateway.directory.instances('provider')[0], { timeoutMs: 30_000, what: 'the provider to register' });
+    const instance = await waitFor(() => gateway.app.gateway.directory.instances('provider')[0], 30_000, 'the provider to register');
     providerAddress = `${instance.ip_address}:${instance.port_number}`;
     bus = RabbitBus.create({ url: AMQP_URL });
     await bus.waitUntilConnected();
@@ -95,8 +95,7 @@ describe('the real provider behind the gateway', () => {
         await res.body.dump();
         return res.statusCode === 200;
       },
-      { timeoutMs: 20_000, intervalMs: 200, what: 'the first tick to be stored' },
-    );
+      20_000, 'the first tick to be stored', 200);
   }, 60_000);
 
   afterAll(async () => {
@@ -138,7 +137,7 @@ describe('the real provider behind the gateway', () => {
 
     // Shutdown of the provider: both clients get the reconnect hint and the same close code.
     provider.kill('SIGTERM');
-    await waitFor(() => viaGateway.closed && direct.closed, { timeoutMs: 15_000, what: 'both sockets closed' });
+    await waitFor(() => viaGateway.closed && direct.closed, 15_000, 'both sockets closed');
     expect(viaGateway.messages.at(-1)).toEqual(direct.messages.at(-1));
     expect(viaGateway.closed).toEqual(direct.closed);
     expect(await providerExit).toBe(0);

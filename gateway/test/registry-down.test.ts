@@ -3,7 +3,7 @@ import { request } from 'undici';
 import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 async function ready(gateway: RunningGateway): Promise<{ status: number; body: { status: string; checks: Record<string, string> } }> {
   const res = await request(`${gateway.url}/ready`);
@@ -19,7 +19,7 @@ describe('registry unreachable (fail-static)', () => {
     registry = await startRegistry();
     upstreams = await Promise.all(['a', 'b'].map((id) => startUpstream({ id, registryUrl: registry.url })));
     gateway = await startGateway({ REGISTRY_URL: registry.url, REGISTRY_RETRY_MS: '100' });
-    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 2, { what: 'two instances' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 2, 10_000, 'two instances');
   });
 
   afterAll(async () => {
@@ -32,7 +32,7 @@ describe('registry unreachable (fail-static)', () => {
     expect(await ready(gateway)).toMatchObject({ status: 200, body: { checks: { registry: 'ok' } } });
     const port = registry.port;
     await registry.close();
-    await waitFor(() => gateway.app.gateway.directory.failStatic.includes('provider'), { what: 'fail-static' });
+    await waitFor(() => gateway.app.gateway.directory.failStatic.includes('provider'), 10_000, 'fail-static');
 
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) {
@@ -52,7 +52,7 @@ describe('registry unreachable (fail-static)', () => {
 
     // The registry comes back empty; instances re-register on their next heartbeat and the gateway follows.
     registry = await startRegistry({ port });
-    await waitFor(async () => (await ready(gateway)).body.status === 'ready', { what: 'ready again' });
+    await waitFor(async () => (await ready(gateway)).body.status === 'ready', 10_000, 'ready again');
     expect((await ready(gateway)).body.checks.registry).toBe('ok');
     // Until they have, the last known instances stay in use: no request fails during the recovery.
     for (let i = 0; i < 20; i++) {
@@ -60,7 +60,7 @@ describe('registry unreachable (fail-static)', () => {
       expect(res.statusCode).toBe(200);
       await res.body.dump();
     }
-    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 2, { what: 'instances back' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 2, 10_000, 'instances back');
     const after = await (await request(`${gateway.url}/metrics`)).body.text();
     expect(after).toMatch(/gateway_registry_fail_static\{upstream_service="provider"[^}]*\} 0/);
   });
@@ -68,7 +68,7 @@ describe('registry unreachable (fail-static)', () => {
   it('when the gateway starts while the registry is unreachable, then it is not ready (no instance known to fall back on) and a route answers 503', async () => {
     const blind = await startGateway({ REGISTRY_URL: 'http://127.0.0.1:9', REGISTRY_RETRY_MS: '100' });
     try {
-      await waitFor(() => blind.app.gateway.directory.neverResolved.includes('provider'), { what: 'a failed lookup' });
+      await waitFor(() => blind.app.gateway.directory.neverResolved.includes('provider'), 10_000, 'a failed lookup');
       const state = await ready(blind);
       expect(state.status).toBe(503);
       expect(state.body).toMatchObject({ status: 'not ready', checks: { registry: expect.stringContaining('no instances known for') } });

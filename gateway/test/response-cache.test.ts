@@ -8,9 +8,8 @@ import type { ResponseCache } from '../src/cache/response-cache.js';
 import { cacheKey, cacheTtlMs } from '../src/cache/cache-policy.js';
 import { REDIS_URL, deleteKeys, startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
-import { closedPort, startTcpProxy } from './support/tcp-proxy.js';
 import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
-import { waitFor } from './support/wait-for.js';
+import { TcpProxy, freePort, waitFor } from '@lizards/testkit';
 
 const run = randomUUID().slice(0, 8);
 const prefix = `lz:${run}:`;
@@ -38,7 +37,7 @@ describe.each([
   it('when its TTL has passed, then the entry is gone', async () => {
     const cache = make();
     await cache.set('k2', entry, 50);
-    await waitFor(async () => (await cache.get('k2')) === undefined, { timeoutMs: 3000, what: 'expiry' });
+    await waitFor(async () => (await cache.get('k2')) === undefined, 3000, 'expiry');
   });
 });
 
@@ -74,8 +73,8 @@ describe('GET of cacheable routes through the gateway (real Redis)', () => {
     registry = await startRegistry();
     upstream = await startUpstream({ id: 'solo', registryUrl: registry.url });
     gateway = await startGateway({ REGISTRY_URL: registry.url, REDIS_URL, CACHE_PREFIX: cachePrefix, RATE_LIMIT_PREFIX: `${prefix}rl:` });
-    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, { what: 'the instance' });
-    await waitFor(() => gateway.redis?.status === 'ready', { what: 'redis' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, 10_000, 'the instance');
+    await waitFor(() => gateway.redis?.status === 'ready', 10_000, 'redis');
   });
 
   afterAll(async () => {
@@ -108,7 +107,7 @@ describe('GET of cacheable routes through the gateway (real Redis)', () => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1000);
     expect((await get(gateway, '/prices/TTL?cc=max-age%3D1')).headers['x-cache']).toBe('HIT');
-    await waitFor(async () => (await redis.exists(key)) === 0, { timeoutMs: 5000, what: 'expiry' });
+    await waitFor(async () => (await redis.exists(key)) === 0, 5000, 'expiry');
     expect((await get(gateway, '/prices/TTL?cc=max-age%3D1')).headers['x-cache']).toBe('MISS');
     expect(upstream.hits.get('/prices/TTL')).toBe(2);
 
@@ -151,10 +150,10 @@ describe('GET of cacheable routes through the gateway (real Redis)', () => {
   });
 
   it('when Redis is unreachable (nothing listening), then requests still succeed, uncached, and /ready says so', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there
     const offline = await startGateway({ REGISTRY_URL: registry.url, REDIS_URL: `redis://127.0.0.1:${port}`, CACHE_PREFIX: cachePrefix, RATE_LIMIT_PREFIX: `${prefix}rl2:` });
     try {
-      await waitFor(() => offline.app.gateway.directory.instances('provider').length === 1, { what: 'the instance' });
+      await waitFor(() => offline.app.gateway.directory.instances('provider').length === 1, 10_000, 'the instance');
       const before = upstream.hits.get('/prices/OFFLINE') ?? 0;
       for (let i = 0; i < 3; i++) {
         const res = await get(offline, '/prices/OFFLINE');
@@ -171,10 +170,11 @@ describe('GET of cacheable routes through the gateway (real Redis)', () => {
   });
 
   it('when the connection to Redis is cut mid-run, then requests still succeed uncached', async () => {
-    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 6379 });
+    const proxy = new TcpProxy('127.0.0.1', 6379);
+    await proxy.start();
     const cut = await startGateway({ REGISTRY_URL: registry.url, REDIS_URL: `redis://127.0.0.1:${proxy.port}`, CACHE_PREFIX: cachePrefix, RATE_LIMIT_PREFIX: `${prefix}rl3:` });
     try {
-      await waitFor(() => cut.app.gateway.directory.instances('provider').length === 1 && cut.redis?.status === 'ready', { what: 'instance and redis' });
+      await waitFor(() => cut.app.gateway.directory.instances('provider').length === 1 && cut.redis?.status === 'ready', 10_000, 'instance and redis');
       expect((await get(cut, '/prices/CUT')).headers['x-cache']).toBe('MISS');
       expect((await get(cut, '/prices/CUT')).headers['x-cache']).toBe('HIT');
       await proxy.cut();

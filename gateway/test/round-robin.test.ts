@@ -4,7 +4,7 @@ import { RoundRobin } from '../src/upstreams/round-robin.js';
 import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 describe('RoundRobin', () => {
   it('when picking repeatedly, then it cycles through the items in order, skipping ineligible ones', () => {
@@ -25,7 +25,7 @@ describe('GET /prices/* across three registered instances', () => {
     registry = await startRegistry();
     upstreams = await Promise.all(['a', 'b', 'c'].map((id) => startUpstream({ id, registryUrl: registry.url })));
     gateway = await startGateway({ REGISTRY_URL: registry.url });
-    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 3, { what: 'three instances' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 3, 10_000, 'three instances');
   });
 
   afterAll(async () => {
@@ -63,7 +63,7 @@ describe('GET /prices/* across three registered instances', () => {
   it('when a new instance registers, then it joins the rotation without a restart (watch)', async () => {
     const d = await startUpstream({ id: 'd', registryUrl: registry.url });
     upstreams.push(d);
-    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 4, { what: 'fourth instance' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 4, 10_000, 'fourth instance');
     const seen = new Set<string>();
     for (let i = 0; i < 8; i++) {
       const res = await request(`${gateway.url}/prices/AAPL?cc=no-store`);

@@ -4,7 +4,7 @@ import { buildRouteTable, defaultRouteTable, routeCovers } from '../src/routes/r
 import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 describe('route table', () => {
   const defaults = defaultRouteTable(10_000);
@@ -62,7 +62,7 @@ describe('the gateway own endpoints and routing answers', () => {
     registry = await startRegistry();
     upstream = await startUpstream({ id: 'solo', registryUrl: registry.url });
     gateway = await startGateway({ REGISTRY_URL: registry.url });
-    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, { what: 'the instance' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, 10_000, 'the instance');
   });
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { RegistryClient } from '@lizards/lib';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 // Runs the built output: `npx tsc -b` first.
 const gatewayServer = fileURLToPath(new URL('../dist/server.js', import.meta.url));
@@ -34,11 +34,11 @@ describe('node gateway/dist/server.js', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const client = new RegistryClient({ url: registry.url });
-      const instance = await waitFor(async () => (await client.resolve('gateway', { fresh: true }))[0], { timeoutMs: 15_000, what: 'gateway registration' });
+      const instance = await waitFor(async () => (await client.resolve('gateway', { fresh: true }))[0], 15_000, 'gateway registration');
       await client.close();
       const url = `http://${instance.ip_address}:${instance.port_number}`;
       expect(instance.port_number).not.toBe('8080');
-      await waitFor(async () => (await request(`${url}/ready`)).statusCode === 200, { what: 'ready' });
+      await waitFor(async () => (await request(`${url}/ready`)).statusCode === 200, 10_000, 'ready');
       const res = await request(`${url}/symbols?cc=no-store`);
       expect(res.statusCode).toBe(200);
       expect(await res.body.json()).toMatchObject({ instance: 'solo' });

@@ -6,7 +6,7 @@ import { Agent, request } from 'undici';
 import { RegistryClient } from '@lizards/lib';
 import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
 const BIG_CHUNKS = 128; // 8 MiB
@@ -62,7 +62,7 @@ describe('uncached responses streamed through the gateway', () => {
     await client.register('provider', { name: 'streamer', ip_address: '127.0.0.1', port_number: port, protocol: 'http' });
     await client.close();
     gateway = await startGateway({ REGISTRY_URL: registry.url, GATEWAY_ROUTES: JSON.stringify([{ path: '/prices/*', cacheable: false }]) });
-    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, { what: 'the instance' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, 10_000, 'the instance');
   });
 
   afterAll(async () => {
@@ -116,7 +116,7 @@ describe('uncached responses streamed through the gateway', () => {
     const res = await get('/prices/slow');
     expect(res.statusCode).toBe(200);
     for await (const chunk of res.body) if ((chunk as Buffer).toString().includes('tick')) break;
-    await waitFor(() => closed.includes('/prices/slow'), { what: 'the upstream request to close' });
+    await waitFor(() => closed.includes('/prices/slow'), 10_000, 'the upstream request to close');
   });
 
   it('when traffic has passed, then streamed requests are counted by status and upstream', async () => {

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { startUpstream, type UpstreamDouble } from './support/upstream-double.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '@lizards/testkit';
 
 interface Frame {
   binary: boolean;
@@ -29,12 +29,12 @@ class Client {
   }
 
   async next(count: number): Promise<Frame[]> {
-    await waitFor(() => this.frames.length >= count, { timeoutMs: 5000, what: `${count} frames` });
+    await waitFor(() => this.frames.length >= count, 5000, `${count} frames`);
     return this.frames.slice(0, count);
   }
 
   async closedWith(): Promise<{ code: number; reason: string }> {
-    return waitFor(() => this.closed, { timeoutMs: 5000, what: 'close' });
+    return waitFor(() => this.closed, 5000, 'close');
   }
 }
 
@@ -70,7 +70,7 @@ describe('WebSocket /ws through the gateway', () => {
     upstream = await startUpstream({ id: 'p1', registryUrl: registry.url });
     gateway = await startGateway({ REGISTRY_URL: registry.url });
     wsBase = gateway.url.replace('http', 'ws');
-    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, { what: 'the instance' });
+    await waitFor(() => gateway.app.gateway.directory.instances('provider').length === 1, 10_000, 'the instance');
   });
 
   afterAll(async () => {
@@ -104,9 +104,9 @@ describe('WebSocket /ws through the gateway', () => {
     expect(metricValue(metrics, 'gateway_ws_connections')).toBe(1);
     const before = upstream.wsCloses.length;
     client.socket.close(4001, 'client bye');
-    await waitFor(() => upstream.wsCloses.length > before, { what: 'upstream close' });
+    await waitFor(() => upstream.wsCloses.length > before, 10_000, 'upstream close');
     expect(upstream.wsCloses.at(-1)).toEqual({ code: 4001, reason: 'client bye' });
-    await waitFor(async () => metricValue(await (await request(`${gateway.url}/metrics`)).body.text(), 'gateway_ws_connections') === 0, { what: 'gauge back to 0' });
+    await waitFor(async () => metricValue(await (await request(`${gateway.url}/metrics`)).body.text(), 'gateway_ws_connections') === 0, 10_000, 'gauge back to 0');
   });
 
   it('when the upstream closes, then the client socket is closed with the same code and reason', async () => {
@@ -125,7 +125,7 @@ describe('WebSocket /ws through the gateway', () => {
       const before = upstream.wsCloses.length;
       client.socket.send('x'.repeat(65_537 + i * 50_000));
       expect((await client.closedWith()).code).toBe(1009);
-      await waitFor(() => upstream.wsCloses.length > before, { what: 'upstream close' });
+      await waitFor(() => upstream.wsCloses.length > before, 10_000, 'upstream close');
     }
     const client = new Client(`${wsBase}/ws?token=good`);
     await client.opened;
@@ -164,7 +164,7 @@ describe('WebSocket /ws through the gateway', () => {
   });
 
   it('when no provider instance is live, then the upgrade is answered 503 with Retry-After', async () => {
-    await waitFor(() => gateway.app.gateway.balancer.pick('provider').upstream === undefined, { what: 'no usable instance' });
+    await waitFor(() => gateway.app.gateway.balancer.pick('provider').upstream === undefined, 10_000, 'no usable instance');
     const answer = await new Promise<{ status: number; retryAfter: string | undefined }>((resolve) => {
       const ws = new WebSocket(`${wsBase}/ws?token=good`);
       ws.once('unexpected-response', (_req, res) => {
