@@ -2,13 +2,16 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RabbitBus } from '@lizards/lib';
 import { openPostgresPriceStore } from '../src/store/postgres-price-store.js';
-import { createTestSchema, deleteTopology, runId, testTopology } from './support/backends.js';
-import { connectBus, startProvider, TestClient } from './support/provider-harness.js';
-import { TcpProxy, waitFor } from '@lizards/testkit';import { makeTicks, publishTicks } from './support/ticks.js';
+import { runId, testTopology } from './support/backends.js';
+import { openTestRun, type TestRun } from './support/test-run.js';
+import { startProvider, TestClient } from './support/provider-harness.js';
+import { TcpProxy, waitFor } from '@lizards/testkit';
+import { makeTicks, publishTicks } from './support/ticks.js';
 
 const run = runId();
 const topology = testTopology(run);
-let db: Awaited<ReturnType<typeof createTestSchema>>;
+let testRun: TestRun;
+let db: TestRun['db'];
 let admin: postgres.Sql;
 let publisher: RabbitBus;
 let proxy: TcpProxy;
@@ -18,9 +21,8 @@ const stored = async (symbol: string) =>
   Number((await admin.unsafe(`SELECT count(*)::int AS n FROM "${db.schema}".ticks WHERE symbol = $1`, [symbol]))[0]!.n);
 
 beforeAll(async () => {
-  db = await createTestSchema(run);
-  admin = postgres(db.url, { max: 1, onnotice: () => {} });
-  publisher = await connectBus();
+  testRun = await openTestRun(run);
+  ({ db, admin, publisher } = testRun);
   // The provider reaches PostgreSQL only through this proxy: cutting it is an outage for this test alone.
   proxy = new TcpProxy('127.0.0.1', 5432);
   const port = await proxy.start();
@@ -28,10 +30,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await proxy?.stop();
-  await publisher?.close();
-  await admin?.end();
-  await db?.drop();
-  await deleteTopology(topology);
+  await testRun?.close();
 });
 
 describe('database outage', () => {

@@ -2,8 +2,9 @@ import type { Socket } from 'node:net';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RabbitBus } from '@lizards/lib';
-import { createTestSchema, deleteTopology, runId, testTopology } from './support/backends.js';
-import { connectBus, startProvider, TestClient, type ProviderHarness } from './support/provider-harness.js';
+import { runId, testTopology } from './support/backends.js';
+import { openTestRun, type TestRun } from './support/test-run.js';
+import { startProvider, TestClient, type ProviderHarness } from './support/provider-harness.js';
 import { makeTicks, publishTicks } from './support/ticks.js';
 import { waitFor } from '@lizards/testkit';
 
@@ -11,7 +12,8 @@ const run = runId();
 const topology = testTopology(run);
 const SYMBOLS = ['AAPL', 'TSLA', 'MSFT', 'GOOG', 'AMZN'];
 const BOUND = 16_384;
-let db: Awaited<ReturnType<typeof createTestSchema>>;
+let testRun: TestRun;
+let db: TestRun['db'];
 let publisher: RabbitBus;
 let admin: postgres.Sql;
 let provider: ProviderHarness;
@@ -22,9 +24,8 @@ const metric = async (name: string, labels: Record<string, string> = {}) => {
 };
 
 beforeAll(async () => {
-  db = await createTestSchema(run);
-  publisher = await connectBus();
-  admin = postgres(db.url, { max: 1, onnotice: () => {} });
+  testRun = await openTestRun(run);
+  ({ db, admin, publisher } = testRun);
   provider = await startProvider({
     schema: db.schema,
     databaseUrl: db.url,
@@ -36,10 +37,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await provider?.close();
-  await publisher?.close();
-  await admin?.end();
-  await db?.drop();
-  await deleteTopology(topology);
+  await testRun?.close();
 });
 
 describe('slow consumer', () => {

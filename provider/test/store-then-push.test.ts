@@ -1,33 +1,31 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RabbitBus } from '@lizards/lib';
-import { createTestSchema, deleteTopology, runId, testTopology } from './support/backends.js';
-import { connectBus, startProvider, TestClient, type PriceEntry, type ProviderHarness } from './support/provider-harness.js';
+import { runId, testTopology } from './support/backends.js';
+import { openTestRun, type TestRun } from './support/test-run.js';
+import { startProvider, TestClient, type PriceEntry, type ProviderHarness } from './support/provider-harness.js';
 import { makeTicks, publishTicks } from './support/ticks.js';
 import { waitFor } from '@lizards/testkit';
 
 const run = runId();
 const topology = testTopology(run);
-let db: Awaited<ReturnType<typeof createTestSchema>>;
+let testRun: TestRun;
+let db: TestRun['db'];
 let admin: postgres.Sql;
 let publisher: RabbitBus;
 let provider: ProviderHarness;
 const SYMBOLS = ['AAPL', 'TSLA', 'MSFT'];
 
 beforeAll(async () => {
-  db = await createTestSchema(run);
-  admin = postgres(db.url, { max: 2, onnotice: () => {} });
-  publisher = await connectBus();
+  testRun = await openTestRun(run);
+  ({ db, admin, publisher } = testRun);
   provider = await startProvider({ schema: db.schema, databaseUrl: db.url, topology });
   await publishTicks(publisher, topology.pricesExchange, SYMBOLS.flatMap((s) => makeTicks(s, 1)));
   await waitFor(async () => (await provider.store.repository.knownSymbols(SYMBOLS)).size === 3, 10_000, 'symbols stored');
 });
 afterAll(async () => {
   await provider?.close();
-  await publisher?.close();
-  await admin?.end();
-  await db?.drop();
-  await deleteTopology(topology);
+  await testRun?.close();
 });
 
 describe('store, then push', () => {

@@ -1,15 +1,16 @@
-import amqp from 'amqplib';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_REASON_HEADER, type RabbitBus } from '@lizards/lib';
+import type { RabbitBus } from '@lizards/lib';
 import { waitFor } from '@lizards/testkit';
-import { createTestSchema, deleteTopology, runId, TEST_AMQP_URL, testTopology } from './support/backends.js';
-import { connectBus, startProvider, type ProviderHarness } from './support/provider-harness.js';
+import { deadLetterReasons, runId, testTopology } from './support/backends.js';
+import { openTestRun, type TestRun } from './support/test-run.js';
+import { startProvider, type ProviderHarness } from './support/provider-harness.js';
 import { makeTicks, publishTicks, type TestTick } from './support/ticks.js';
 
 const run = runId();
 const topology = testTopology(run);
-let db: Awaited<ReturnType<typeof createTestSchema>>;
+let testRun: TestRun;
+let db: TestRun['db'];
 let admin: postgres.Sql;
 let publisher: RabbitBus;
 let provider: ProviderHarness;
@@ -25,34 +26,14 @@ async function publishBatchMessage(ticks: (TestTick | Record<string, unknown>)[]
   });
 }
 
-async function deadLetterReasons(n: number): Promise<string[]> {
-  const conn = await amqp.connect(TEST_AMQP_URL);
-  const ch = await conn.createChannel();
-  try {
-    const reasons: string[] = [];
-    await waitFor(async () => {
-      const m = await ch.get(`${topology.storeQueue}.dlq`, { noAck: true });
-      if (m) reasons.push(String(m.properties.headers?.[DEAD_LETTER_REASON_HEADER]));
-      return reasons.length === n;
-    }, 10_000, `${n} dead-lettered messages`);
-    return reasons;
-  } finally {
-    await conn.close();
-  }
-}
-
 beforeAll(async () => {
-  db = await createTestSchema(run);
-  admin = postgres(db.url, { max: 2, onnotice: () => {} });
-  publisher = await connectBus();
+  testRun = await openTestRun(run);
+  ({ db, admin, publisher } = testRun);
   provider = await startProvider({ schema: db.schema, databaseUrl: db.url, topology });
 });
 afterAll(async () => {
   await provider?.close();
-  await publisher?.close();
-  await admin?.end();
-  await db?.drop();
-  await deleteTopology(topology);
+  await testRun?.close();
 });
 
 describe('store worker on messages carrying several ticks', () => {
@@ -73,7 +54,7 @@ describe('store worker on messages carrying several ticks', () => {
     await publishBatchMessage([good[0]!, { ...good[1]!, price: -1 }, good[2]!]);
     await publishBatchMessage([], 'MSFT');
     await publishBatchMessage(makeTicks('NVDA', 4));
-    const reasons = await deadLetterReasons(2);
+    const reasons = await deadLetterReasons(`${topology.storeQueue}.dlq`, 2);
     expect(reasons.find((r) => r.includes('/ticks/1/price'))).toMatch(/^invalid tick: /);
     expect(reasons.find((r) => !r.includes('/ticks/1/price'))).toMatch(/^invalid tick: \/ticks /);
     await waitFor(async () => (await count(`symbol = 'NVDA'`)) === 4, 10_000, 'NVDA stored');
@@ -85,7 +66,7 @@ describe('store worker on messages carrying several ticks', () => {
     // Year 0 passes the wire schema but PostgreSQL has no year 0: a data error (class 22).
     await publishBatchMessage([ticks[0]!, { ...ticks[1]!, timestamp: '0000-01-01T00:00:00.000Z' }, ticks[2]!]);
     await publishBatchMessage(makeTicks('AMZN', 5));
-    const [reason] = await deadLetterReasons(1);
+    const [reason] = await deadLetterReasons(`${topology.storeQueue}.dlq`, 1);
     expect(reason).toMatch(/^rejected by the database: .*out of range/);
     await waitFor(async () => (await count(`symbol = 'AMZN'`)) === 5, 10_000, 'AMZN stored');
     expect(await count(`symbol = 'TSLA'`)).toBe(2);

@@ -1,14 +1,16 @@
-import amqp from 'amqplib';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_REASON_HEADER, type RabbitBus } from '@lizards/lib';
-import { createTestSchema, deleteTopology, runId, TEST_AMQP_URL, testTopology } from './support/backends.js';
-import { connectBus, startProvider, type ProviderHarness } from './support/provider-harness.js';
-import { TcpProxy, waitFor } from '@lizards/testkit';import { makeTicks, publishTicks } from './support/ticks.js';
+import type { RabbitBus } from '@lizards/lib';
+import { deadLetterReasons, runId, testTopology } from './support/backends.js';
+import { openTestRun, type TestRun } from './support/test-run.js';
+import { startProvider, type ProviderHarness } from './support/provider-harness.js';
+import { TcpProxy, waitFor } from '@lizards/testkit';
+import { makeTicks, publishTicks } from './support/ticks.js';
 
 const run = runId();
 const topology = testTopology(run);
-let db: Awaited<ReturnType<typeof createTestSchema>>;
+let testRun: TestRun;
+let db: TestRun['db'];
 let admin: postgres.Sql;
 let publisher: RabbitBus;
 
@@ -18,15 +20,11 @@ const distinctKeys = async () =>
   Number((await admin.unsafe(`SELECT count(DISTINCT (symbol, source, "timestamp"))::int AS n FROM "${db.schema}".ticks`))[0]!.n);
 
 beforeAll(async () => {
-  db = await createTestSchema(run);
-  admin = postgres(db.url, { max: 2, onnotice: () => {} });
-  publisher = await connectBus();
+  testRun = await openTestRun(run);
+  ({ db, admin, publisher } = testRun);
 });
 afterAll(async () => {
-  await publisher?.close();
-  await admin?.end();
-  await db?.drop();
-  await deleteTopology(topology);
+  await testRun?.close();
 });
 
 describe('store worker on prices.store', () => {
@@ -56,22 +54,11 @@ describe('store worker on prices.store', () => {
       ...makeTicks('NVDA', 3),
     ]);
     await publisher.publish(topology.pricesExchange, 'AAPL', Buffer.from('{not json'));
-    const conn = await amqp.connect(TEST_AMQP_URL);
-    const ch = await conn.createChannel();
-    try {
-      const reasons: string[] = [];
-      await waitFor(async () => {
-        const m = await ch.get(`${topology.storeQueue}.dlq`, { noAck: true });
-        if (m) reasons.push(String(m.properties.headers?.[DEAD_LETTER_REASON_HEADER]));
-        return reasons.length === 4;
-      }, 10_000, 'four dead-lettered messages');
-      expect(reasons.some((r) => r.startsWith('malformed JSON'))).toBe(true);
-      expect(reasons.filter((r) => r.startsWith('invalid tick')).length).toBe(3);
-      expect(reasons.find((r) => r.includes('/price'))).toBeDefined();
-      await waitFor(async () => (await count(`symbol = 'NVDA'`)) === 3, 10_000, 'NVDA stored');
-    } finally {
-      await conn.close();
-    }
+    const reasons = await deadLetterReasons(`${topology.storeQueue}.dlq`, 4);
+    expect(reasons.some((r) => r.startsWith('malformed JSON'))).toBe(true);
+    expect(reasons.filter((r) => r.startsWith('invalid tick')).length).toBe(3);
+    expect(reasons.find((r) => r.includes('/price'))).toBeDefined();
+    await waitFor(async () => (await count(`symbol = 'NVDA'`)) === 3, 10_000, 'NVDA stored');
   });
 });
 

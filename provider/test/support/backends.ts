@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { deleteRabbitObjects, queueDepth as brokerQueueDepth } from '@lizards/testkit';
+import amqp from 'amqplib';
+import { DEAD_LETTER_REASON_HEADER } from '@lizards/lib';
+import { deleteRabbitObjects, queueDepth as brokerQueueDepth, waitFor } from '@lizards/testkit';
 import postgres from 'postgres';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -52,4 +54,21 @@ export function deleteTopology(t: TestTopology): Promise<void> {
 /** Counts messages in a queue (e.g. the dead-letter queue). */
 export function queueDepth(queue: string): Promise<number> {
   return brokerQueueDepth(TEST_AMQP_URL, queue);
+}
+
+/** Takes `n` messages off a dead-letter queue and returns the reason each carries. */
+export async function deadLetterReasons(queue: string, n: number): Promise<string[]> {
+  const conn = await amqp.connect(TEST_AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    const reasons: string[] = [];
+    await waitFor(async () => {
+      const m = await ch.get(queue, { noAck: true });
+      if (m) reasons.push(String(m.properties.headers?.[DEAD_LETTER_REASON_HEADER]));
+      return reasons.length === n;
+    }, 10_000, `${n} dead-lettered messages`);
+    return reasons;
+  } finally {
+    await conn.close();
+  }
 }
