@@ -133,6 +133,23 @@ describe('WebSocket /ws through the gateway', () => {
     client.socket.close(1000);
   });
 
+  it('when the provider instance registered an IPv6 address, then the socket is proxied to it', async () => {
+    const registry6 = await startRegistry({ leaseTtlMs: 1500 });
+    const upstream6 = await startUpstream({ id: 'p6', registryUrl: registry6.url, host: '::1' });
+    const gateway6 = await startGateway({ REGISTRY_URL: registry6.url });
+    try {
+      await waitFor(() => gateway6.app.gateway.directory.instances('provider').length === 1, 10_000, 'the IPv6 instance');
+      const client = new Client(`${gateway6.url.replace('http', 'ws')}/ws?token=good`);
+      await client.opened;
+      expect(JSON.parse((await client.next(1))[0]!.text)).toMatchObject({ type: 'hello' });
+      client.socket.close(1000);
+    } finally {
+      await gateway6.close();
+      await upstream6.stop().catch(() => undefined);
+      await registry6.close();
+    }
+  });
+
   it('when the session token is refused, then the client gets the same HTTP answer as directly (401)', async () => {
     const status = (url: string) =>
       new Promise<number>((resolve) => {

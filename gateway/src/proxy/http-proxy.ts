@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { NoInstanceError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
+import { noInstance, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { RouteEntry } from '../routes/route-table.js';
 import type { Balancer, Upstream } from '../upstreams/balancer.js';
@@ -30,13 +30,6 @@ const IDEMPOTENT = new Set(['GET', 'HEAD']);
 function codeOf(err: unknown): string {
   const e = err as { code?: string; cause?: { code?: string } };
   return e.code ?? e.cause?.code ?? '';
-}
-
-/** Error with the Retry-After the client should honour. */
-function noInstance(serviceId: string, retryAfterMs: number): Error {
-  const err = new NoInstanceError(serviceId) as Error & { retryAfterS?: number };
-  err.retryAfterS = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return err;
 }
 
 /** One attempt on one instance; `answered` is called when the upstream's response headers arrive. */

@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import WebSocket, { type RawData } from 'ws';
-import { NoInstanceError, UpstreamUnavailableError } from '../errors.js';
+import { noInstance, UpstreamUnavailableError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { RouteEntry } from '../routes/route-table.js';
 import type { Balancer, Upstream } from '../upstreams/balancer.js';
@@ -86,13 +86,18 @@ export function openUpstream(opts: WsProxyOptions) {
     const pathAndQuery = `${target.path}${target.query ? `?${target.query}` : ''}`;
     const tried = new Set<string>();
     let lastError: Error | undefined;
+    let retryAfterMs = opts.retryAfterMs;
     for (let attempt = 0; attempt < 2; attempt++) {
       const pick = balancer.pick(route.service, tried);
-      if (!pick.upstream) break;
+      if (!pick.upstream) {
+        if (pick.reason === 'all-open') retryAfterMs = pick.retryAfterMs;
+        break;
+      }
       const upstream = pick.upstream;
       tried.add(upstream.instanceId);
       request.gatewayUpstream = upstream.address;
-      const socket = new WebSocket(`ws://${upstream.address}${pathAndQuery}`, protocols, {
+      // The origin, not the address: it brackets an IPv6 host.
+      const socket = new WebSocket(`ws${upstream.origin.slice('http'.length)}${pathAndQuery}`, protocols, {
         headers: headers as Record<string, string>,
         handshakeTimeout: route.timeoutMs,
         perMessageDeflate: false,
@@ -124,7 +129,7 @@ export function openUpstream(opts: WsProxyOptions) {
       lastError = outcome.error;
     }
     metrics.wsSessions.inc({ outcome: 'unavailable' });
-    if (!lastError) throw Object.assign(new NoInstanceError(route.service), { retryAfterS: Math.ceil(opts.retryAfterMs / 1000) });
+    if (!lastError) throw noInstance(route.service, retryAfterMs);
     throw new UpstreamUnavailableError(route.service, lastError.message, { cause: lastError });
   };
 }

@@ -35,7 +35,10 @@ export async function startUpstream(opts: {
   serviceId?: string;
   port?: number;
   heartbeatMs?: number;
+  /** Address to listen on and register (default 127.0.0.1; '::1' for an IPv6 instance). */
+  host?: string;
 }): Promise<UpstreamDouble> {
+  const host = opts.host ?? '127.0.0.1';
   const serviceId = opts.serviceId ?? 'provider';
   const hits = new Map<string, number>();
   const double = { mode: 'ok', wsCloses: [] as UpstreamDouble['wsCloses'] } as UpstreamDouble;
@@ -109,10 +112,10 @@ export async function startUpstream(opts: {
     });
   });
 
-  await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
+  await app.listen({ host, port: opts.port ?? 0 });
   const port = (app.server.address() as AddressInfo).port;
   const registry = new RegistryClient({ url: opts.registryUrl });
-  const registration = { name: opts.id, ip_address: '127.0.0.1', port_number: port, protocol: 'http' as const };
+  const registration = { name: opts.id, ip_address: host, port_number: port, protocol: 'http' as const };
   let instance = await registry.register(serviceId, registration);
   let beating = true;
   const timer = setInterval(() => {
@@ -131,7 +134,7 @@ export async function startUpstream(opts: {
     id: opts.id,
     app,
     port,
-    address: `127.0.0.1:${port}`,
+    address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
     hits,
     totalHits: total,
     async kill() {
