@@ -36,36 +36,6 @@ export interface NewTick {
   publishedAt: Date | null;
 }
 
-export type ParsedTick = { ok: true; tick: NewTick } | { ok: false; reason: string };
-
-/** Decodes one `prices` message body, or says why it can never be stored. */
-export function parseBusTick(body: Buffer, headers: Record<string, unknown>): ParsedTick {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    return { ok: false, reason: `malformed JSON: ${(err as Error).message}` };
-  }
-  if (!busTickChecker.Check(value)) {
-    const first = busTickChecker.Errors(value).First();
-    return { ok: false, reason: `invalid tick: ${first ? `${first.path || '/'} ${first.message}` : 'unknown'}` };
-  }
-  const timestamp = new Date(value.timestamp);
-  if (Number.isNaN(timestamp.getTime())) return { ok: false, reason: `invalid tick: /timestamp is not a date` };
-  const publishedAtMs = Number(headers['x-published-at']);
-  return {
-    ok: true,
-    tick: {
-      symbol: value.symbol,
-      price: value.price,
-      timestamp,
-      source: value.source,
-      volume: value.volume ?? null,
-      publishedAt: Number.isFinite(publishedAtMs) && publishedAtMs > 0 ? new Date(publishedAtMs) : null,
-    },
-  };
-}
-
 /** One entry of a `prices.live` message (wire.md). */
 export interface LiveTick {
   symbol: string;

@@ -1,9 +1,10 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { BusTick, parseBusTick, type NewTick } from '../ticks/tick-schema.js';
+import { BusTick, busTickChecker, type NewTick } from '../ticks/tick-schema.js';
 
 /** Several ticks of one symbol in one `prices` message, as ingestion publishes a batch. */
 const BusTickBatch = Type.Object({ ticks: Type.Array(BusTick, { minItems: 1 }) });
+type BusTickBatch = Static<typeof BusTickBatch>;
 const batchChecker = TypeCompiler.Compile(BusTickBatch);
 
 export type ParsedTickMessage = { ok: true; ticks: NewTick[] } | { ok: false; reason: string };
@@ -24,19 +25,18 @@ export function parseTickMessage(body: Buffer, headers: Record<string, unknown>)
   } catch (err) {
     return { ok: false, reason: `malformed JSON: ${(err as Error).message}` };
   }
-  if (typeof value !== 'object' || value === null || !('ticks' in value)) {
-    const one = parseBusTick(body, headers);
-    return one.ok ? { ok: true, ticks: [one.tick] } : one;
-  }
-  if (!batchChecker.Check(value)) {
-    const first = batchChecker.Errors(value).First();
+  const batch = typeof value === 'object' && value !== null && 'ticks' in value;
+  const checker = batch ? batchChecker : busTickChecker;
+  if (!checker.Check(value)) {
+    const first = checker.Errors(value).First();
     return { ok: false, reason: `invalid tick: ${first ? `${first.path || '/'} ${first.message}` : 'unknown'}` };
   }
+  const list: BusTick[] = batch ? (value as BusTickBatch).ticks : [value as BusTick];
   const publishedAt = publishedAtOf(headers);
   const ticks: NewTick[] = [];
-  for (const [i, t] of value.ticks.entries()) {
+  for (const [i, t] of list.entries()) {
     const timestamp = new Date(t.timestamp);
-    if (Number.isNaN(timestamp.getTime())) return { ok: false, reason: `invalid tick: /ticks/${i}/timestamp is not a date` };
+    if (Number.isNaN(timestamp.getTime())) return { ok: false, reason: `invalid tick: ${batch ? `/ticks/${i}` : ''}/timestamp is not a date` };
     ticks.push({ symbol: t.symbol, price: t.price, timestamp, source: t.source, volume: t.volume ?? null, publishedAt });
   }
   return { ok: true, ticks };
