@@ -102,7 +102,8 @@ export class ClientConnection {
   /** Live ticks for this client, in seq order; `encoder` is shared by every client of one fan-out round. */
   push(ticks: StoredTick[], encoder: UpdateEncoder): void {
     if (this.holdBuffer) {
-      for (const t of ticks) this.holdBuffer.push(t);
+      // Only this client's symbols: a hold can last a store read, while every symbol's ticks go by.
+      for (const t of ticks) if (this.symbols.has(t.symbol)) this.holdBuffer.push(t);
       return;
     }
     this.deliver(ticks, encoder);
