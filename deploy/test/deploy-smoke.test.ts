@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSchema, deleteTopology, runId, TEST_AMQP_URL, testTopology } from '../../provider/test/support/backends.js';
 import { loadComposeFile, repoRoot } from './support/compose-file.js';
-import { startService, type ServiceProcess } from '@lizards/testkit';
-import { exitedService, readyUrl, waitFor as waitUntil } from './support/service-process.js';
+import { startService, waitFor as waitUntil, type ServiceProcess } from '@lizards/testkit';
+import { exitedService, readyUrl } from './support/service-process.js';
 
 // What deploy/Dockerfile does, minus Docker: `pnpm deploy --legacy --prod` of each built package into a folder of
 // its own, then the image's command (`node dist/server.js`, cwd = the folder) with compose.yaml's environment,
@@ -26,8 +26,8 @@ let registryUrl: string;
 let gatewayUrl: string;
 
 // A service that died will not come up: stop waiting and show its stderr.
-const waitFor = <T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string) =>
-  waitUntil(check, timeoutMs, what, () => exitedService(Object.values(procs)));
+const waitFor = <T>(check: () => T | Promise<T>, timeoutMs: number, what: string) =>
+  waitUntil(check, timeoutMs, what, 100, () => exitedService(Object.values(procs)));
 
 const get = async (url: string) => {
   const res = await fetch(url, { signal: AbortSignal.timeout(5000) });

@@ -7,8 +7,8 @@ import { parse, stringify } from 'yaml';
 import { createTestSchema, runId } from '../../provider/test/support/backends.js';
 import { repoRoot } from './support/compose-file.js';
 import { exportedSampleNames, metricNamesIn } from './support/metric-names.js';
-import { startService, type ServiceProcess } from '@lizards/testkit';
-import { exitedService, readyUrl, waitFor } from './support/service-process.js';
+import { startService, waitFor, type ServiceProcess } from '@lizards/testkit';
+import { exitedService, readyUrl } from './support/service-process.js';
 import { ensureAptTool } from './support/system-tools.js';
 
 const grafanaDir = `${repoRoot}deploy/grafana`;
@@ -80,7 +80,7 @@ describe('metric names used by the dashboard and the alert rules', () => {
     const registry = startService('registry', `${repoRoot}registry/dist/server.js`, repoRoot, { PORT: '0', LOG_LEVEL: 'info' });
     procs.push(registry);
     const dead = () => exitedService(procs);
-    const registryUrl = await waitFor(() => readyUrl(registry, 'registry ready'), 20_000, 'registry ready', dead);
+    const registryUrl = await waitFor(() => readyUrl(registry, 'registry ready'), 20_000, 'registry ready', 100, dead);
     const env = { PORT: '0', REGISTRY_URL: registryUrl, LOG_LEVEL: 'warn', SESSION_SECRET: 'metrics-test-secret-0123456789' };
     procs.push(startService('provider', `${repoRoot}provider/dist/server.js`, repoRoot, { ...env, DATABASE_URL: db.url, DATABASE_SCHEMA: db.schema }));
     for (const service of ['ingestion', 'gateway']) procs.push(startService(service, `${repoRoot}${service}/dist/server.js`, repoRoot, env));
@@ -94,7 +94,7 @@ describe('metric names used by the dashboard and the alert rules', () => {
               if (res.status !== 200) return undefined;
               const [i] = ((await res.json()) as { instances: { ip_address: string; port_number: string }[] }).instances;
               return `http://${i!.ip_address}:${i!.port_number}`;
-            }, 60_000, `${service} registered`, dead);
+            }, 60_000, `${service} registered`, 100, dead);
       const res = await fetch(`${base}/metrics`);
       expect(res.status, `${service} /metrics`).toBe(200);
       for (const name of exportedSampleNames(await res.text())) exported.add(name);

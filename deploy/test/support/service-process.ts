@@ -11,26 +11,3 @@ export function exitedService(services: (ServiceProcess | undefined)[]): string 
   const dead = services.find((s) => s && (s.child.exitCode !== null || s.child.signalCode !== null));
   return dead && `${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode}): ${dead.stderr().slice(-2000)}`;
 }
-
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes; gives up at once when `abort` tells why. */
-export async function waitFor<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs: number,
-  what: string,
-  abort?: () => string | undefined,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    const reason = abort?.();
-    if (reason) throw new Error(`gave up waiting for ${what}: ${reason}`);
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

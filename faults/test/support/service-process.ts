@@ -50,11 +50,17 @@ export class ServiceProcess {
     return kb ? Number(kb[1]) * 1024 : 0;
   }
 
+  /** The status code `path` answers with. */
+  async status(path: string): Promise<number> {
+    const res = await request(`${this.url}${path}`);
+    await res.body.dump();
+    return res.statusCode;
+  }
+
   /** Waits until `path` answers 200 (the process is up and, for /ready, its dependencies are). */
   async until(path = '/health', timeoutMs = 30_000): Promise<void> {
     await waitFor(
       async () => {
-        if (!this.alive) throw new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.log.slice(-3000)}`);
         try {
           const res = await request(`${this.url}${path}`, { headersTimeout: 2000, bodyTimeout: 2000 });
           await res.body.dump();
@@ -66,6 +72,7 @@ export class ServiceProcess {
       timeoutMs,
       `${this.name} ${path}`,
       100,
+      () => (this.alive ? undefined : `${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.log.slice(-3000)}`),
     );
   }
 
