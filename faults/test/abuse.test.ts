@@ -4,7 +4,6 @@ import { request } from 'undici';
 import WebSocket from 'ws';
 import { Fuzzer } from './support/fuzz.js';
 import { expectAcceptedStoredAndSeen } from './support/data-check.js';
-import { PriceClient } from './support/price-client.js';
 import type { ServiceProcess } from './support/service-process.js';
 import { SYMBOLS, Stack } from './support/stack.js';
 import { waitFor } from '@lizards/testkit';
@@ -29,18 +28,15 @@ const enc = (f: Fuzzer) =>
 // Scenario 7: abuse of every entry point of the real processes; only 4xx, error messages and policy closes.
 describe('abuse: fuzzed input and floods', () => {
   let stack: Stack;
-  const client: { ref?: PriceClient } = {};
   let rssBefore: Record<string, number> = {};
 
   beforeAll(async () => {
     stack = await Stack.start({ providers: 1, logLevel: 'warn' });
-    client.ref = new PriceClient(stack.gateway.url, SYMBOLS);
-    await client.ref.connect();
+    await stack.connectClient();
     rssBefore = Object.fromEntries(stack.all.map((p) => [p.name, p.rss()]));
   }, 90_000);
 
   afterAll(async () => {
-    client.ref?.close();
     await stack?.close();
   });
 
@@ -209,7 +205,7 @@ describe('abuse: fuzzed input and floods', () => {
 
     // Still serving, and ticks still flow end to end.
     for (let i = 0; i < 10; i++) await stack.feeder.send(10);
-    await expectAcceptedStoredAndSeen(stack, [client.ref!]);
+    await expectAcceptedStoredAndSeen(stack, stack.clients);
 
     const grown = (p: ServiceProcess) => p.rss() - (rssBefore[p.name] ?? 0);
     for (const p of stack.all) {

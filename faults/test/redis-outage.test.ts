@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { expectAcceptedStoredAndSeen } from './support/data-check.js';
-import { PriceClient } from './support/price-client.js';
-import { SYMBOLS, Stack } from './support/stack.js';
+import { Stack } from './support/stack.js';
 import { waitFor } from '@lizards/testkit';
 
 /** `<status code> <status word>` of the gateway's /ready. */
@@ -30,14 +29,12 @@ async function burst(url: string, apiKey: string, count: number): Promise<{ stat
 // Scenario 4: the gateway's Redis (a private redis-server) really stopped, then started again.
 describe('Redis stopped under the gateway', () => {
   let stack: Stack;
-  const clients: PriceClient[] = [];
 
   beforeAll(async () => {
     stack = await Stack.start({ providers: 1, privateRedis: true, gatewayEnv: { RATE_LIMIT_MAX: String(LIMIT), RATE_LIMIT_WINDOW_MS: '600000' } });
   }, 90_000);
 
   afterAll(async () => {
-    for (const c of clients) c.close();
     await stack?.close();
   });
 
@@ -66,9 +63,7 @@ describe('Redis stopped under the gateway', () => {
     expect(down.filter((a) => a.status === 200).every((a) => a.cache === 'MISS')).toBe(true);
 
     // Prices still flow to a client that connects through the gateway while Redis is down.
-    const client = new PriceClient(stack.gateway.url, SYMBOLS);
-    await client.connect();
-    clients.push(client);
+    const client = await stack.connectClient();
     for (let i = 0; i < 20; i++) await stack.feeder.send(10);
 
     await stack.redis.start(stack.redis.port);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { expectAcceptedStoredAndSeen } from './support/data-check.js';
-import { PriceClient } from './support/price-client.js';
 import { SYMBOLS, Stack } from './support/stack.js';
 import { waitFor } from '@lizards/testkit';
 
@@ -11,23 +10,19 @@ const SERVICES = ['gateway', 'provider', 'ingestion', 'ingestion-grpc'];
 // Scenario 5: the registry killed and started again empty on the same port.
 describe('registry restarted', () => {
   let stack: Stack;
-  const clients: PriceClient[] = [];
 
   beforeAll(async () => {
     stack = await Stack.start({ providers: 2, heartbeatMs: HEARTBEAT_MS, leaseTtlMs: 5000 });
   }, 90_000);
 
   afterAll(async () => {
-    for (const c of clients) c.close();
     await stack?.close();
   });
 
   it('when the registry comes back empty, then every instance registers again within a heartbeat interval and the gateway routes all along', async () => {
     const before = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, (await stack.registered(s)).sort()] as const)));
     expect(before['provider']).toHaveLength(2);
-    const client = new PriceClient(stack.gateway.url, SYMBOLS);
-    await client.connect();
-    clients.push(client);
+    const client = await stack.connectClient();
 
     // Requests through the gateway the whole time (distinct queries, so none is served from the cache).
     const statuses: number[] = [];

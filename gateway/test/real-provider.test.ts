@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { RabbitBus } from '@lizards/lib';
-import { deleteRabbitObjects } from '@lizards/testkit';
+import { deletePricesTopology } from '@lizards/testkit';
 import { startGateway, type RunningGateway } from './support/gateway-server.js';
 import { startRegistry, type RunningRegistry } from './support/registry-server.js';
 import { waitFor } from '@lizards/testkit';
@@ -17,14 +17,6 @@ const providerServer = `${root}provider/dist/server.js`;
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const run = randomUUID().slice(0, 8);
 const topology = { prices: `lz.${run}.prices`, store: `lz.${run}.prices.store`, live: `lz.${run}.prices.live` };
-
-/** Deletes the run's exchanges and queues. */
-function deleteTopology(): Promise<void> {
-  return deleteRabbitObjects(AMQP_URL, {
-    queues: [topology.store, `${topology.store}.dlq`],
-    exchanges: [topology.prices, topology.live, `${topology.store}.dlx`],
-  });
-}
 
 class Client {
   readonly messages: Record<string, unknown>[] = [];
@@ -103,7 +95,7 @@ describe('the real provider behind the gateway', () => {
     await gateway?.close();
     await bus?.close();
     await registry?.close();
-    await deleteTopology();
+    await deletePricesTopology(AMQP_URL, topology);
   });
 
   it('when REST prices and a session are asked through the gateway, then the provider answers them, the session URL pointing at the gateway', async () => {

@@ -3,9 +3,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RabbitBus, type BusMessage } from '@lizards/lib';
 import { SimulatedSource } from '../src/sources/simulated-source.js';
 import { buildTestApp } from './support/ingestion-harness.js';
-import { AMQP_URL, deleteRabbitObjects, observeExchange } from './support/rabbit.js';
+import { AMQP_URL, observeExchange } from './support/rabbit.js';
 import { tickIdsOf } from './support/tick-ids.js';
-import { TcpProxy, waitFor } from '@lizards/testkit';
+import { TcpProxy, deleteRabbitObjects, waitFor } from '@lizards/testkit';
 const run = randomUUID().slice(0, 8);
 const exchange = `lz.test.${run}.prices`;
 const queue = `${exchange}.observer`;
@@ -18,7 +18,7 @@ describe('a RabbitMQ outage while ingesting', () => {
   afterAll(async () => {
     await proxy.stop();
     await observer?.bus.close();
-    await deleteRabbitObjects({ queues: [queue], exchanges: [exchange] });
+    await deleteRabbitObjects(AMQP_URL, { queues: [queue], exchanges: [exchange] });
   });
 
   it('when the broker connection is cut and restored, then fetching and storing go on, every accepted tick is published at least once and the outbox drains to zero', async () => {

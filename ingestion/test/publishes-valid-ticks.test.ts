@@ -6,8 +6,8 @@ import { HttpFetcher } from '../src/sources/http-fetcher.js';
 import { StooqSource } from '../src/sources/stooq-source.js';
 import { FixtureServer } from './support/fixture-server.js';
 import { buildTestApp } from './support/ingestion-harness.js';
-import { AMQP_URL, deleteRabbitObjects, observeExchange } from './support/rabbit.js';
-import { waitFor } from '@lizards/testkit';
+import { AMQP_URL, observeExchange } from './support/rabbit.js';
+import { deleteRabbitObjects, waitFor } from '@lizards/testkit';
 
 const run = randomUUID().slice(0, 8);
 const exchange = `lz.test.${run}.prices`;
@@ -31,7 +31,7 @@ describe('publishing to the prices exchange on RabbitMQ', () => {
   afterAll(async () => {
     await observer?.bus.close();
     await server.stop();
-    await deleteRabbitObjects({ queues: [queue], exchanges: [exchange] });
+    await deleteRabbitObjects(AMQP_URL, { queues: [queue], exchanges: [exchange] });
   });
 
   it('when a fixture holds valid and invalid ticks, then a consumer receives exactly the valid ones with their values, and the raw store holds every document with its status', async () => {

@@ -26,3 +26,14 @@ export async function queueDepth(url: string, queue: string): Promise<number> {
     await conn.close().catch(() => undefined);
   }
 }
+
+/**
+ * Deletes a test run's price topology: the prices and live exchanges, the store queue and its dead-letter pair
+ * (named as lib's deadLetterQueueName/deadLetterExchangeName name them; testkit does not import lib, which tests with it).
+ */
+export function deletePricesTopology(url: string, t: { prices: string; store: string; live: string }): Promise<void> {
+  return deleteRabbitObjects(url, {
+    queues: [t.store, `${t.store}.dlq`],
+    exchanges: [t.prices, t.live, `${t.store}.dlx`],
+  });
+}

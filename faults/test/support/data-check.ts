@@ -5,9 +5,8 @@ import type { Stack } from './stack.js';
 /**
  * The check every scenario ends with: the ticks ingestion accepted are exactly the rows stored (none missing, none
  * twice), and every client received exactly the stored ticks it subscribed to after connecting, each once, no errors.
- * Returns the stored tick keys.
  */
-export async function expectAcceptedStoredAndSeen(stack: Stack, clients: PriceClient[]): Promise<string[]> {
+export async function expectAcceptedStoredAndSeen(stack: Stack, clients: PriceClient[]): Promise<void> {
   const stored = await stack.waitUntilStored();
   expect(stack.feeder.failures).toEqual([]);
   expect(stored.length).toBe(new Set(stored).size);
@@ -18,5 +17,4 @@ export async function expectAcceptedStoredAndSeen(stack: Stack, clients: PriceCl
     expect(c.ticks.length).toBe(new Set(c.ticks).size);
     expect(new Set(c.ticks)).toEqual(stack.liveKeys(stored));
   }
-  return stored;
 }

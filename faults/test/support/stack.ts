@@ -4,8 +4,9 @@ import * as grpc from '@grpc/grpc-js';
 import postgres from 'postgres';
 import { request } from 'undici';
 import { loadDataProcessor, type DataProcessorClient, type ProcessingResponse } from '@lizards/proto';
+import { PriceClient } from './price-client.js';
 import { ServiceProcess } from './service-process.js';
-import { TcpProxy, deleteRabbitObjects, freePort, queueDepth as brokerQueueDepth, waitFor } from '@lizards/testkit';
+import { TcpProxy, deletePricesTopology, freePort, queueDepth as brokerQueueDepth, waitFor } from '@lizards/testkit';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -81,7 +82,18 @@ export class Stack {
   readonly feeder = new Feeder(this);
   private providerCount = 0;
 
+  /** Clients opened with connectClient(), closed with the stack. */
+  readonly clients: PriceClient[] = [];
+
   constructor(readonly opts: StackOptions = {}) {}
+
+  /** A price client through the gateway, subscribed to every symbol. */
+  async connectClient(): Promise<PriceClient> {
+    const client = new PriceClient(this.gateway.url, SYMBOLS);
+    this.clients.push(client);
+    await client.connect();
+    return client;
+  }
 
   get heartbeatMs(): number {
     return this.opts.heartbeatMs ?? 500;
@@ -252,6 +264,7 @@ export class Stack {
   }
 
   async close(): Promise<void> {
+    for (const c of this.clients) c.close();
     this.feeder.close();
     for (const p of this.all) {
       const report = p.crashReport();
@@ -263,15 +276,8 @@ export class Stack {
     await this.amqpProxy.stop();
     await this.sql.unsafe(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).catch(() => undefined);
     await this.sql.end({ timeout: 2 });
-    await deleteTopology(this.topology).catch(() => undefined);
+    await deletePricesTopology(AMQP_URL, this.topology).catch(() => undefined);
   }
-}
-
-function deleteTopology(topology: Stack['topology']): Promise<void> {
-  return deleteRabbitObjects(AMQP_URL, {
-    queues: [topology.store, `${topology.store}.dlq`],
-    exchanges: [topology.prices, topology.live, `${topology.store}.dlx`],
-  });
 }
 
 /** Ready (undelivered) messages in a queue of the real broker. */
@@ -338,6 +344,11 @@ export class Feeder {
   async stop(): Promise<void> {
     this.stopPump = true;
     await this.pumping;
+  }
+
+  /** Waits until `count` ticks in all have been accepted. */
+  async acceptedAtLeast(count: number, what: string, timeoutMs = 30_000): Promise<void> {
+    await waitFor(() => this.accepted.size >= count, timeoutMs, what);
   }
 
   close(): void {

@@ -1,5 +1,4 @@
 import { RabbitBus, type BusMessage } from '@lizards/lib';
-import amqp from 'amqplib';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -18,13 +17,4 @@ export async function observeExchange(exchange: string, queue: string): Promise<
     { prefetch: 100 },
   );
   return { bus, messages };
-}
-
-/** Deletes the run's queues and exchanges. */
-export async function deleteRabbitObjects(names: { queues?: string[]; exchanges?: string[] }): Promise<void> {
-  const conn = await amqp.connect(AMQP_URL);
-  const ch = await conn.createChannel();
-  for (const q of names.queues ?? []) await ch.deleteQueue(q);
-  for (const e of names.exchanges ?? []) await ch.deleteExchange(e);
-  await conn.close();
 }

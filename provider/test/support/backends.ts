@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { DEAD_LETTER_REASON_HEADER } from '@lizards/lib';
-import { deleteRabbitObjects, queueDepth as brokerQueueDepth, waitFor } from '@lizards/testkit';
+import { deletePricesTopology, queueDepth as brokerQueueDepth, waitFor } from '@lizards/testkit';
 import postgres from 'postgres';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -45,10 +45,7 @@ export function testTopology(run: string): TestTopology {
 
 /** Deletes the run's exchanges and queues (the store queue, its dead-letter pair). */
 export function deleteTopology(t: TestTopology): Promise<void> {
-  return deleteRabbitObjects(TEST_AMQP_URL, {
-    queues: [t.storeQueue, `${t.storeQueue}.dlq`],
-    exchanges: [t.pricesExchange, t.liveExchange, `${t.storeQueue}.dlx`],
-  });
+  return deletePricesTopology(TEST_AMQP_URL, { prices: t.pricesExchange, store: t.storeQueue, live: t.liveExchange });
 }
 
 /** Counts messages in a queue (e.g. the dead-letter queue). */
