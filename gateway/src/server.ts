@@ -19,8 +19,9 @@ try {
 }
 app.addHook('onClose', async () => {
   redis?.disconnect();
-  // A blocking registry query may still be open; the process exits after shutdown anyway.
-  void registry.close().catch(() => undefined);
+  // Stopping the directory aborts its blocking queries, so the registry pool closes at once.
+  app.gateway.directory.stop();
+  await registry.close().catch(() => undefined);
 });
 const { url } = await runService({ app, config, serviceId: 'gateway' });
 app.log.info({ url, redis: Boolean(redis), routes: app.gateway.routes.map((r) => r.path) }, 'gateway ready');

@@ -3,7 +3,7 @@ import type { Instance, WatchResult } from '@lizards/lib';
 
 /** What the directory needs of the registry (RegistryClient from @lizards/lib fits). */
 export interface RegistrySource {
-  watch(serviceId: string, index: number, waitMs: number): Promise<WatchResult>;
+  watch(serviceId: string, index: number, waitMs: number, signal?: AbortSignal): Promise<WatchResult>;
 }
 
 export interface InstanceDirectoryOptions {
@@ -46,6 +46,7 @@ export class InstanceDirectory {
   private readonly states = new Map<string, ServiceState>();
   private readonly listeners: MembershipListener[] = [];
   private stopped = false;
+  private readonly aborter = new AbortController();
   private started = false;
   private readonly wakeups = new Set<() => void>();
 
@@ -64,9 +65,10 @@ export class InstanceDirectory {
     for (const serviceId of this.states.keys()) void this.watchLoop(serviceId);
   }
 
-  /** Stops the loops; a blocking query in flight is abandoned (its answer is ignored). */
+  /** Stops the loops and aborts the blocking queries in flight. */
   stop(): void {
     this.stopped = true;
+    this.aborter.abort();
     for (const wake of this.wakeups) wake();
     for (const state of this.states.values()) state.settleFirst();
   }
@@ -123,7 +125,7 @@ export class InstanceDirectory {
         const waitMs = state.known && state.reachable ? this.opts.watchWaitMs : 0;
         const started = Date.now();
         const previousIndex = state.index;
-        const result = await this.opts.registry.watch(serviceId, state.index, waitMs);
+        const result = await this.opts.registry.watch(serviceId, state.index, waitMs, this.aborter.signal);
         if (this.stopped) return;
         // A registry that answers a blocking query at once without a change must not make this loop spin.
         const spun = waitMs > 0 && result.index === previousIndex && Date.now() - started < waitMs / 2;
