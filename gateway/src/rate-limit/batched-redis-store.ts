@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
 
+/** The local budget of a key between syncs is ⌊max / BUDGET_DIVISOR⌋ (0 when max is small: always exact). */
+const BUDGET_DIVISOR = 64;
+/** Keys with a local view at most (others always go to Redis). */
+const MAX_VIEWS = 10_000;
+
 type Callback = (err: Error | null, result?: { current: number; ttl: number }) => void;
 
 /** Adds a batch of requests to a counter; starts the window (PEXPIRE) when the key has none, as RedisStore does. */
@@ -36,10 +41,6 @@ export interface BatchedRedisStoreOptions {
   prefix: string;
   /** How often counts admitted locally are added to Redis; 0 = every request goes to Redis. */
   syncMs: number;
-  /** The local budget of a key between syncs is ⌊max / budgetDivisor⌋ (0 when max is small: always exact). */
-  budgetDivisor?: number;
-  /** Keys with a local view at most (others always go to Redis). */
-  maxViews?: number;
   /** Called with the error when a batch could not be added (its requests are then not counted in Redis). */
   onSyncError?: (err: Error) => void;
 }
@@ -61,16 +62,12 @@ export class BatchedRedisStore {
   private readonly views = new Map<string, KeyView>();
   private readonly dirty = new Set<string>();
   private readonly redis: RedisWithAdd;
-  private readonly budgetDivisor: number;
-  private readonly maxViews: number;
   private timer: NodeJS.Timeout | undefined;
   private nextSweep = 0;
 
   constructor(private readonly opts: BatchedRedisStoreOptions) {
     this.redis = opts.redis as RedisWithAdd;
     if (!this.redis.lzRateLimitAdd) this.redis.defineCommand('lzRateLimitAdd', { numberOfKeys: 1, lua: ADD_LUA });
-    this.budgetDivisor = opts.budgetDivisor ?? 64;
-    this.maxViews = opts.maxViews ?? 10_000;
     if (opts.syncMs > 0) {
       this.timer = setInterval(() => this.sync(), opts.syncMs);
       this.timer.unref();
@@ -128,10 +125,6 @@ export class BatchedRedisStore {
     if (this.redis.status === 'ready') await this.sync().catch(() => undefined);
   }
 
-  child(): this {
-    return this;
-  }
-
   /** One request (plus what is pending for the key) added to Redis now; its answer is the exact count. */
   private addNow(key: string, cb: Callback, timeWindow: number, max: number, now: number): void {
     let view = this.views.get(key);
@@ -150,8 +143,8 @@ export class BatchedRedisStore {
         const current = this.views.get(key) ?? view;
         if (current) {
           this.remember(current, result, answered);
-        } else if (this.views.size < this.maxViews) {
-          const budget = Math.floor(max / this.budgetDivisor);
+        } else if (this.views.size < MAX_VIEWS) {
+          const budget = Math.floor(max / BUDGET_DIVISOR);
           this.views.set(key, { shared: 0, pending: 0, resetAt: 0, syncedAt: 0, windowMs: timeWindow, budget });
           this.remember(this.views.get(key)!, result, answered);
         }

@@ -17,7 +17,6 @@ export interface FallbackStoreOptions {
   /** How often locally admitted counts are added to Redis (see BatchedRedisStore); 0 = every request. */
   syncMs: number;
   log: FastifyBaseLogger;
-  onFallback?: () => void;
 }
 
 /**
@@ -42,7 +41,6 @@ export function fallbackStore(opts: FallbackStoreOptions) {
   const useLocal = (key: string, cb: Callback, timeWindow: number, max: number, err?: unknown) => {
     if (!degraded) opts.log.warn({ err }, 'rate-limit store unreachable; counting per gateway instance');
     degraded = true;
-    opts.onFallback?.();
     local.incr(key, cb, timeWindow, max);
   };
 
