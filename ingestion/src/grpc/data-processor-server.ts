@@ -14,13 +14,6 @@ export interface DataProcessorServerOptions {
   log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/** Status details quote client text; grpc-js `encodeURI`s them outside any handler, and a lone surrogate makes that throw. */
-function wellFormed(details: string): string {
-  return details.replace(LONE_SURROGATE, '\ufffd');
-}
-
 export const GRPC_DOCUMENT_URL = 'grpc://dataprocessor.DataProcessor/ProcessData';
 
 /**
@@ -44,10 +37,11 @@ export class DataProcessorServer {
     server.addService(loadDataProcessor().service, {
       ProcessData: (call: grpc.ServerUnaryCall<RawData, ProcessingResponse>, callback: grpc.sendUnaryData<ProcessingResponse>) => {
         this.process(call.request.content ?? '').then(
-          (reply) => callback(reply.error ? { ...reply.error, details: wellFormed(reply.error.details ?? '') } : null, reply.response),
+          // Status details quote client text; grpc-js encodeURIs them outside any handler, and a lone surrogate makes that throw.
+          (reply) => callback(reply.error ? { ...reply.error, details: (reply.error.details ?? '').toWellFormed() } : null, reply.response),
           (err: unknown) => {
             this.opts.log.error({ err }, 'ProcessData failed');
-            callback({ code: grpc.status.UNAVAILABLE, details: wellFormed(`ingestion could not store the content: ${(err as Error).message}`) });
+            callback({ code: grpc.status.UNAVAILABLE, details: `ingestion could not store the content: ${(err as Error).message}`.toWellFormed() });
           },
         );
       },
