@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
-import type { StoredTick } from '../ticks/tick-schema.js';
+import { seqAfter, type StoredTick } from '../ticks/tick-schema.js';
 import type { HubMetrics } from './hub-metrics.js';
-import { seqAfter, UpdateEncoder, type EncodedUpdate } from './update-encoder.js';
+import { UpdateEncoder, type EncodedUpdate } from './update-encoder.js';
 
 export interface ClientLimits {
   /** Above this many bytes waiting in the socket, updates are conflated (latest per symbol). */

@@ -1,14 +1,9 @@
 import * as ws from 'ws';
-import type { StoredTick } from '../ticks/tick-schema.js';
+import { seqAfter, type StoredTick } from '../ticks/tick-schema.js';
 import type { HubMetrics } from './hub-metrics.js';
 
-/** `a > b` for seqs written as canonical decimals (no leading zeros), without parsing them. */
-export function seqAfter(a: string, b: string): boolean {
-  return a.length !== b.length ? a.length > b.length : a > b;
-}
-
 /** `2024-09-14T12:34:56Z` as in the contract; milliseconds only when there are some. */
-export function contractTimestamp(d: Date): string {
+function contractTimestamp(d: Date): string {
   return d.toISOString().replace('.000Z', 'Z');
 }
 

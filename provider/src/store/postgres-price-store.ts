@@ -1,5 +1,5 @@
 import postgres, { type Sql } from 'postgres';
-import type { NewTick, StoredTick } from '../ticks/tick-schema.js';
+import { seqAfter, type NewTick, type StoredTick } from '../ticks/tick-schema.js';
 import { migrate } from './migrate.js';
 import type { Candle, PriceRepository, PriceStore, SymbolInfo, TickWriter, WriteResult } from './price-repository.js';
 
@@ -159,8 +159,7 @@ export class PostgresTickWriter implements TickWriter {
         [symbols, symbols.map((s) => lastTick.get(s)!.toISOString())],
       ),
     ]);
-    // seq is a bigint as a decimal string: a shorter one is smaller.
-    const inserted = rows.map(toStoredTick).sort((a, b) => a.seq.length - b.seq.length || (a.seq < b.seq ? -1 : 1));
+    const inserted = rows.map(toStoredTick).sort((a, b) => (seqAfter(a.seq, b.seq) ? 1 : -1));
     return { inserted };
   }
 }

@@ -15,6 +15,11 @@ export const BusTick = Type.Object({
 export type BusTick = Static<typeof BusTick>;
 export const busTickChecker = TypeCompiler.Compile(BusTick);
 
+/** `a > b` for seqs written as canonical decimals (no leading zeros), without parsing them. */
+export function seqAfter(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
 /** A tick as the store holds it; `seq` is the commit-ordered position, a bigint as a string. */
 export interface StoredTick {
   symbol: string;
