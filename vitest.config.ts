@@ -6,8 +6,10 @@ const src = (pkg: string) => fileURLToPath(new URL(`./${pkg}/src/index.ts`, impo
 export default defineConfig({
   resolve: {
     alias: {
+      '@lizards/contract': src('contract'),
       '@lizards/lib': src('lib'),
       '@lizards/proto': src('proto'),
+      '@lizards/client': src('client'),
       '@lizards/testkit': src('testkit'),
     },
   },

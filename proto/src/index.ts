@@ -27,7 +27,11 @@ export type DataProcessorClient = grpc.Client & {
 
 export interface DataProcessorDefinition {
   service: grpc.ServiceDefinition;
-  Client: new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => DataProcessorClient;
+  Client: new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    options?: grpc.ChannelOptions,
+  ) => DataProcessorClient;
 }
 
 /** Loads the DataProcessor service definition and client constructor from the proto file. */
