@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { CommonConfig } from './config.js';
 import { RegistryClient } from './registry/registry-client.js';
 import { Registrar, type Registration } from './registry/registrar.js';
@@ -13,6 +13,7 @@ export interface ExtraRegistration {
 }
 
 export interface RunServiceOptions {
+  /** The service, with observabilityPlugin registered: its admin app is listened on ADMIN_HOST:ADMIN_PORT here. */
   app: FastifyInstance;
   config: CommonConfig;
   /** Registry service id for the HTTP endpoint, e.g. 'provider'; omit to not register (the registry itself). */
@@ -28,8 +29,26 @@ export interface RunServiceOptions {
 export interface RunningService {
   port: number;
   url: string;
+  /** The admin listener (/health, /ready, /metrics), registered with the registry as `admin_port`. */
+  adminPort: number;
+  adminUrl: string;
   registrar: Registrar | undefined;
   /** Deregister, stop accepting, drain in-flight work and close connections (app onClose hooks). */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/** What every service's start function (`startRegistry`, `startProvider`, …) takes besides its adapters. */
+export interface StartServiceOptions<C extends CommonConfig> {
+  config: C;
+  logger?: FastifyServerOptions['logger'];
+  /** Handle SIGTERM/SIGINT (true for the real process; false inside tests or the all-in-one stack). */
+  handleSignals?: boolean;
+}
+
+/** What every service's start function returns: the app, listening and registered. */
+export interface StartedService {
+  app: FastifyInstance;
+  running: RunningService;
   shutdown(reason?: string): Promise<void>;
 }
 
@@ -40,7 +59,36 @@ export function advertisedHost(config: CommonConfig): string {
   return config.HOST;
 }
 
-/** Listens, registers with the registry, heartbeats, and shuts down gracefully on SIGTERM/SIGINT. */
+const httpUrl = (host: string, port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+export interface RegisterServiceOptions extends Pick<RunServiceOptions, 'config' | 'name' | 'extraRegistrations'> {
+  serviceId: string;
+  port: number;
+  adminPort: number;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * Registers an instance listening on `port` / `adminPort` at the advertised host and heartbeats it (as runService
+ * does, for a process that listens elsewhere, e.g. a cluster primary); `registrar.stop()` deregisters.
+ */
+export async function registerService(
+  opts: RegisterServiceOptions,
+): Promise<{ registrar: Registrar; client: RegistryClient }> {
+  const { config, serviceId, port } = opts;
+  const client = new RegistryClient({ url: config.REGISTRY_URL, token: config.REGISTRY_TOKEN });
+  const host = advertisedHost(config);
+  const name = opts.name ?? `${serviceId}-${process.pid}`;
+  const registrations: Registration[] = [
+    { serviceId, name, ipAddress: host, port, protocol: 'http', adminPort: opts.adminPort },
+    ...(opts.extraRegistrations?.(port) ?? []).map((r) => ({ ...r, name, ipAddress: host })),
+  ];
+  const registrar = new Registrar(client, registrations, config.HEARTBEAT_INTERVAL_MS, opts.log);
+  await registrar.start();
+  return { registrar, client };
+}
+
+/** Listens (public and admin), registers with the registry, heartbeats, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function runService(opts: RunServiceOptions): Promise<RunningService> {
   const { app, config } = opts;
   let registrar: Registrar | undefined;
@@ -84,21 +132,47 @@ export async function runService(opts: RunServiceOptions): Promise<RunningServic
     process.once('SIGINT', onSignal);
   }
 
-  await app.listen({ host: config.HOST, port: config.PORT });
+  try {
+    // A failed start closes the app, so what it was given (bus, store, clients) is released with it.
+    await app.listen({ host: config.HOST, port: config.PORT });
+    if (!app.hasDecorator('admin'))
+      throw new Error('runService: the app has no admin listener; register observabilityPlugin');
+    await app.admin.listen({ host: config.ADMIN_HOST ?? config.HOST, port: config.ADMIN_PORT });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   const port = (app.server.address() as AddressInfo).port;
+  const adminPort = (app.admin.server.address() as AddressInfo).port;
   const host = advertisedHost(config);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = httpUrl(host, port);
+  const adminUrl = httpUrl(host, adminPort);
 
   if (opts.serviceId && !closing) {
-    client = new RegistryClient({ url: config.REGISTRY_URL, token: config.REGISTRY_TOKEN });
-    const name = opts.name ?? `${opts.serviceId}-${process.pid}`;
-    const registrations: Registration[] = [
-      { serviceId: opts.serviceId, name, ipAddress: host, port, protocol: 'http' },
-      ...(opts.extraRegistrations?.(port) ?? []).map((r) => ({ ...r, name, ipAddress: host })),
-    ];
-    registrar = new Registrar(client, registrations, config.HEARTBEAT_INTERVAL_MS, app.log);
-    await registrar.start();
+    ({ registrar, client } = await registerService({
+      ...opts,
+      serviceId: opts.serviceId,
+      port,
+      adminPort,
+      log: app.log,
+    }));
   }
 
-  return { port, url, registrar, shutdown };
+  return { port, url, adminPort, adminUrl, registrar, shutdown };
+}
+
+/**
+ * A service process's start: a refusal of ours (an `LZ_ERR_*` error: a bad setting, a missing token) prints its
+ * message, anything else its stack; either exits 1.
+ */
+export async function startOrExit<T>(service: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const { code, message, stack } = err as Error & { code?: string };
+    process.stderr.write(
+      `${code?.startsWith('LZ_ERR_') ? message : `${service} failed to start: ${stack ?? String(err)}`}\n`,
+    );
+    process.exit(1);
+  }
 }

@@ -1,4 +1,5 @@
 import type { FastifyServerOptions } from 'fastify';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 
 const SECRET_QUERY_PARAMS = /([?&](?:token|apikey|api_key|key|secret|session|password)=)[^&#]*/gi;
 
@@ -33,4 +34,9 @@ export function loggerOptions(opts: { level: string; service: string }): NonNull
       },
     },
   };
+}
+
+/** A logger on its own with the same options, for a process without a Fastify app (e.g. a cluster primary). */
+export function createLogger(opts: { level: string; service: string }): Logger {
+  return pino(loggerOptions(opts) as LoggerOptions);
 }

@@ -5,7 +5,13 @@ import { CommonConfig, listSetting, loadConfig } from '@lizards/lib';
 describe('loadConfig', () => {
   it('when nothing is set, then defaults that work locally', () => {
     const config = loadConfig(CommonConfig, {});
-    expect(config).toMatchObject({ HOST: '127.0.0.1', PORT: 0, REGISTRY_URL: 'http://127.0.0.1:8500', HEARTBEAT_INTERVAL_MS: 5000, LOG_LEVEL: 'info' });
+    expect(config).toMatchObject({
+      HOST: '127.0.0.1',
+      PORT: 0,
+      REGISTRY_URL: 'http://127.0.0.1:8500',
+      HEARTBEAT_INTERVAL_MS: 5000,
+      LOG_LEVEL: 'info',
+    });
     expect(config.REGISTRY_TOKEN).toBeUndefined();
   });
 
@@ -27,7 +33,9 @@ describe('loadConfig', () => {
     ['REGISTRY_URL', 'ftp://x'],
     ['HEARTBEAT_INTERVAL_MS', '1.5'],
   ])('when %s is %s, then the error names the variable and the value', (name, value) => {
-    expect(() => loadConfig(CommonConfig, { [name]: value })).toThrow(new RegExp(`${name}: .*got "${value.replace('.', '\\.')}"`));
+    expect(() => loadConfig(CommonConfig, { [name]: value })).toThrow(
+      new RegExp(`${name}: .*got "${value.replace('.', '\\.')}"`),
+    );
     try {
       loadConfig(CommonConfig, { [name]: value });
     } catch (err) {

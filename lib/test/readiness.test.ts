@@ -7,7 +7,7 @@ let app: FastifyInstance | undefined;
 async function ready(readiness: Record<string, ReadinessCheck>): Promise<{ status: number; body: unknown }> {
   app = Fastify();
   await app.register(observabilityPlugin, { registry: createMetricsRegistry('test'), readiness });
-  const res = await app.inject({ method: 'GET', url: '/ready' });
+  const res = await app.admin.inject({ method: 'GET', url: '/ready' });
   return { status: res.statusCode, body: res.json() };
 }
 
@@ -16,9 +16,12 @@ afterEach(async () => {
   app = undefined;
 });
 
-describe('/ready', () => {
+describe('/ready (admin listener)', () => {
   it('when every check passes, then 200 ready with each check ok', async () => {
-    expect(await ready({ db: () => true, bus: async () => 'ok' })).toEqual({ status: 200, body: { status: 'ready', checks: { db: 'ok', bus: 'ok' } } });
+    expect(await ready({ db: () => true, bus: async () => 'ok' })).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { db: 'ok', bus: 'ok' } },
+    });
   });
 
   it('when a check is degraded, then 200 degraded naming why: the service still serves', async () => {
@@ -39,7 +42,10 @@ describe('/ready', () => {
     });
     expect(res).toEqual({
       status: 503,
-      body: { status: 'not ready', checks: { db: 'down', bus: 'reconnecting', cache: 'degraded: uncached', store: 'connect ECONNREFUSED' } },
+      body: {
+        status: 'not ready',
+        checks: { db: 'down', bus: 'reconnecting', cache: 'degraded: uncached', store: 'connect ECONNREFUSED' },
+      },
     });
   });
 });

@@ -24,7 +24,9 @@ describe('RegistryClient', () => {
     const client = new RegistryClient({ url, token: TOKEN, cacheTtlMs: 0 });
     const instance = await client.register('client-a', body);
     expect(instance.port_number).toBe('7001');
-    expect(await client.heartbeat('client-a', instance.instance_id)).toMatchObject({ instance_id: instance.instance_id });
+    expect(await client.heartbeat('client-a', instance.instance_id)).toMatchObject({
+      instance_id: instance.instance_id,
+    });
     expect((await client.resolve('client-a')).map((i) => i.instance_id)).toEqual([instance.instance_id]);
     expect(await client.deregister('client-a', instance.instance_id)).toBe(true);
     expect(await client.deregister('client-a', instance.instance_id)).toBe(false);
@@ -69,19 +71,27 @@ describe('RegistryClient', () => {
 });
 
 describe('Registrar', () => {
-  it('when the instance is evicted (e.g. the registry restarted), then the next heartbeat registers it again', async () => {
-    const client = new RegistryClient({ url, token: TOKEN, cacheTtlMs: 0 });
-    const registrar = new Registrar(client, [{ serviceId: 'client-e', name: 'e', ipAddress: '127.0.0.1', port: 7100, protocol: 'http' }], 50, pino({ level: 'silent' }));
-    await registrar.start();
-    const first = registrar.instanceIds['client-e'];
-    expect(first).toBeTruthy();
-    registry.leaseStore.deregister('client-e', first!);
-    await waitFor(async () => (await client.resolve('client-e')).length === 1, 5000, 're-registration');
-    expect(registrar.instanceIds['client-e']).not.toBe(first);
-    await new Promise((r) => setTimeout(r, 400));
-    expect(await client.resolve('client-e')).toHaveLength(1);
-    await registrar.stop();
-    expect(await client.resolve('client-e')).toEqual([]);
-    await client.close();
-  });
+  it(
+    'when the instance is evicted (e.g. the registry restarted), ' + 'then the next heartbeat registers it again',
+    async () => {
+      const client = new RegistryClient({ url, token: TOKEN, cacheTtlMs: 0 });
+      const registrar = new Registrar(
+        client,
+        [{ serviceId: 'client-e', name: 'e', ipAddress: '127.0.0.1', port: 7100, protocol: 'http' }],
+        50,
+        pino({ level: 'silent' }),
+      );
+      await registrar.start();
+      const first = registrar.instanceIds['client-e'];
+      expect(first).toBeTruthy();
+      registry.leaseStore.deregister('client-e', first!);
+      await waitFor(async () => (await client.resolve('client-e')).length === 1, 5000, 're-registration');
+      expect(registrar.instanceIds['client-e']).not.toBe(first);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await client.resolve('client-e')).toHaveLength(1);
+      await registrar.stop();
+      expect(await client.resolve('client-e')).toEqual([]);
+      await client.close();
+    },
+  );
 });

@@ -1,4 +1,5 @@
-import { BusClosedError, UnknownExchangeError, UnknownQueueError } from '../errors.js';
+import { onNextTurn } from '../scheduling/next-turn.js';
+import { BusClosedError, BusUnroutableError, UnknownExchangeError, UnknownQueueError } from '../errors.js';
 import {
   DEAD_LETTER_REASON_HEADER,
   deadLetterQueueName,
@@ -23,6 +24,8 @@ interface StoredMessage {
   headers: Record<string, unknown>;
   messageId: string | undefined;
   redelivered: boolean;
+  /** Times the message went back to its queue (requeued, or held by a consumer that went away). */
+  returns: number;
 }
 
 interface Consumer {
@@ -39,7 +42,8 @@ class MemoryQueue {
   readonly consumers: Consumer[] = [];
   readonly bindings: { exchange: string; pattern: string }[] = [];
   private next = 0;
-  private scheduled = false;
+  /** Delivers what is ready on the next turn, once however many messages came in this one. */
+  readonly schedule = onNextTurn(() => this.dispatch());
 
   constructor(
     readonly spec: QueueSpec,
@@ -47,19 +51,24 @@ class MemoryQueue {
     private readonly broker: MemoryBroker,
   ) {}
 
-  enqueue(message: StoredMessage, front = false): void {
-    if (front) this.ready.unshift(message);
-    else this.ready.push(message);
+  enqueue(message: StoredMessage): void {
+    this.ready.push(message);
     this.schedule();
   }
 
-  schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.dispatch();
-    });
+  /**
+   * Puts a delivered message back at the front, or dead-letters it once it came back more than the queue's delivery
+   * limit.
+   */
+  giveBack(message: StoredMessage): void {
+    const returned: StoredMessage = { ...message, redelivered: true, returns: message.returns + 1 };
+    const limit = this.spec.type === 'quorum' ? this.spec.deliveryLimit : undefined;
+    if (limit !== undefined && returned.returns > limit) {
+      this.broker.deadLetter(this, returned, 'delivery_limit');
+      return;
+    }
+    this.ready.unshift(returned);
+    this.schedule();
   }
 
   private dispatch(): void {
@@ -94,7 +103,7 @@ class MemoryQueue {
     };
     const nack = (requeue: boolean, reason?: string): void => {
       if (!settle()) return;
-      if (requeue) this.enqueue({ ...stored, redelivered: true }, true);
+      if (requeue) this.giveBack(stored);
       else this.broker.deadLetter(this, stored, reason ?? 'rejected');
     };
     const message: BusMessage = {
@@ -104,6 +113,9 @@ class MemoryQueue {
       headers: stored.headers,
       messageId: stored.messageId,
       redelivered: stored.redelivered,
+      get stale() {
+        return settled || !consumer.unacked.has(stored);
+      },
       ack: () => void settle(),
       nack: (opts) => nack(opts?.requeue ?? true),
       deadLetter: async (reason) => nack(false, reason),
@@ -114,7 +126,9 @@ class MemoryQueue {
   }
 }
 
-/** An in-process broker: exchanges, queues, bindings and consumers, shared by the MemoryBus connections made from it. */
+/**
+ * An in-process broker: exchanges, queues, bindings and consumers, shared by the MemoryBus connections made from it.
+ */
 export class MemoryBroker {
   private readonly exchanges = new Map<string, ExchangeType>();
   private readonly queues = new Map<string, MemoryQueue>();
@@ -166,15 +180,18 @@ export class MemoryBroker {
       headers: { ...(msg.options?.headers ?? {}) },
       messageId: msg.options?.messageId,
       redelivered: false,
+      returns: 0,
     };
-    for (const queue of this.queues.values()) {
-      const bound = queue.bindings.some(
+    const routed = [...this.queues.values()].filter((queue) =>
+      queue.bindings.some(
         (b) =>
           b.exchange === msg.exchange &&
-          (type === 'fanout' || (type === 'direct' ? b.pattern === msg.routingKey : topicMatches(b.pattern, msg.routingKey))),
-      );
-      if (bound) queue.enqueue(stored);
-    }
+          (type === 'fanout' ||
+            (type === 'direct' ? b.pattern === msg.routingKey : topicMatches(b.pattern, msg.routingKey))),
+      ),
+    );
+    if (routed.length === 0 && msg.options?.mandatory) throw new BusUnroutableError(msg.exchange, msg.routingKey);
+    for (const queue of routed) queue.enqueue(stored);
   }
 
   /** @internal */
@@ -195,7 +212,7 @@ export class MemoryBroker {
     queue.consumers.splice(queue.consumers.indexOf(consumer), 1);
     const held = [...consumer.unacked].reverse();
     consumer.unacked.clear();
-    for (const m of held) queue.enqueue({ ...m, redelivered: true }, true);
+    for (const m of held) queue.giveBack(m);
   }
 
   /** @internal */
@@ -207,7 +224,12 @@ export class MemoryBroker {
   deadLetter(queue: MemoryQueue, stored: StoredMessage, reason: string): void {
     if (!queue.spec.deadLetter) return;
     const dlq = this.queues.get(deadLetterQueueName(queue.spec.name));
-    dlq?.enqueue({ ...stored, redelivered: false, headers: { ...stored.headers, [DEAD_LETTER_REASON_HEADER]: reason } });
+    dlq?.enqueue({
+      ...stored,
+      redelivered: false,
+      returns: 0,
+      headers: { ...stored.headers, [DEAD_LETTER_REASON_HEADER]: reason },
+    });
   }
 }
 

@@ -13,13 +13,26 @@ export interface BindingSpec {
   pattern: string;
 }
 
+/**
+ * `quorum`: RabbitMQ's replicated queue (durable, survives the loss of a node, counts deliveries); `classic`: the older
+ * single-node queue.
+ */
+export type QueueType = 'classic' | 'quorum';
+
 export interface QueueSpec {
   name: string;
   /** Survives a broker restart (default true; false for exclusive queues). */
   durable?: boolean;
   /** Belongs to this connection alone and disappears with it. */
   exclusive?: boolean;
-  /** Gives the queue a dead-letter queue named `<name>.dlq`, fed by rejections without requeue. */
+  /** Default `classic`. A queue's type cannot change once it exists. */
+  type?: QueueType;
+  /**
+   * Quorum queues: a message returned this many times (requeued, or held by a consumer that went away) is dead-lettered
+   * with reason `delivery_limit`.
+   */
+  deliveryLimit?: number;
+  /** Gives the queue a dead-letter queue named `<name>.dlq` (of the same type), fed by rejections without requeue. */
   deadLetter?: boolean;
   bindings?: BindingSpec[];
 }
@@ -35,6 +48,8 @@ export interface PublishOptions {
   headers?: Record<string, HeaderValue>;
   messageId?: string;
   contentType?: string;
+  /** The publish fails (LZ_ERR_BUS_UNROUTABLE) when no queue takes the message, instead of the broker dropping it. */
+  mandatory?: boolean;
 }
 
 export interface OutgoingMessage {
@@ -52,10 +67,19 @@ export interface BusMessage {
   messageId: string | undefined;
   /** True when the broker delivered this message before (after a nack, a lost consumer or connection). */
   redelivered: boolean;
+  /**
+   * True once settling this delivery can change nothing: it was settled, or the channel it came on is gone (the
+   * broker delivers it again). Settling a stale delivery is a no-op, never an error.
+   */
+  readonly stale: boolean;
   ack(): void;
   /** Returns the message to the queue (requeue, the default) or sends it to the dead-letter queue. */
   nack(opts?: { requeue?: boolean }): void;
-  /** Moves the message to the queue's dead-letter queue with a reason header, then acks it. */
+  /**
+   * Moves the message to the queue's dead-letter queue with a reason header, then acks it. Never rejects: when the
+   * dead letter cannot be published it is rejected without requeue instead, and the broker dead-letters it itself
+   * (reason `rejected`, without the header).
+   */
   deadLetter(reason: string): Promise<void>;
 }
 
@@ -94,6 +118,15 @@ export interface MessageBus {
 
 /** Header set on dead-lettered messages, saying why. */
 export const DEAD_LETTER_REASON_HEADER = 'x-lizards-dead-letter-reason';
+
+/**
+ * Why a message is in a dead-letter queue: the reason header when the consumer dead-lettered it, else the broker's
+ * (`delivery_limit`, `rejected`, `expired`, from `x-first-death-reason`).
+ */
+export function deadLetterReasonOf(headers: Record<string, unknown>): string | undefined {
+  const reason = headers[DEAD_LETTER_REASON_HEADER] ?? headers['x-first-death-reason'];
+  return reason === undefined ? undefined : String(reason);
+}
 
 export const deadLetterQueueName = (queue: string): string => `${queue}.dlq`;
 export const deadLetterExchangeName = (queue: string): string => `${queue}.dlx`;

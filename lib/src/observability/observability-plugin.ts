@@ -1,21 +1,27 @@
 import fp from 'fastify-plugin';
 import { Histogram, type Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-
-/**
- * One dependency check for /ready: resolves to true or 'ok' (ready), false or a status word (not ready), or
- * `{ degraded: reason }` — the service still serves, with less (e.g. uncached): ready, and says so.
- */
-export type ReadinessResult = boolean | string | { degraded: string };
-export type ReadinessCheck = () => ReadinessResult | Promise<ReadinessResult>;
+import { buildAdminApp } from './admin-app.js';
+import type { ReadinessCheck } from './readiness.js';
 
 export interface ObservabilityOptions {
   registry: Registry;
-  /** Named checks reported by /ready: 503 when one is down; 200 `ready`, or `degraded` when one is degraded. */
+  /**
+   * Named checks reported by the admin listener's /ready: 503 when one is down; 200 `ready`, or `degraded` when one is
+   * degraded.
+   */
   readiness?: Record<string, ReadinessCheck>;
 }
 
-const HEALTH_PATHS = new Set(['/health', '/ready', '/metrics']);
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The admin listener's app (/health, /ready, /metrics): runService listens on ADMIN_PORT; tests can inject. Closed
+     * with the app.
+     */
+    admin: FastifyInstance;
+  }
+}
 
 async function observability(app: FastifyInstance, opts: ObservabilityOptions): Promise<void> {
   const duration = new Histogram({
@@ -26,46 +32,30 @@ async function observability(app: FastifyInstance, opts: ObservabilityOptions): 
     registers: [opts.registry],
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback style: on every request of every service, so no promise is made for it.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? '__unmatched__';
-    if (HEALTH_PATHS.has(route)) return;
-    duration.observe(
-      { method: request.method, route, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    if (route !== '/health') {
+      const labels = { method: request.method, route, status_code: String(reply.statusCode) };
+      duration.observe(labels, reply.elapsedTime / 1000);
+    }
+    done();
   });
 
+  // Liveness stays on the public port (load balancers, container healthchecks); nothing in it tells anything.
   app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 
-  app.get('/ready', { logLevel: 'warn' }, async (_request, reply) => {
-    const checks: Record<string, string> = {};
-    let ready = true;
-    let degraded = false;
-    for (const [name, check] of Object.entries(opts.readiness ?? {})) {
-      let result: ReadinessResult;
-      try {
-        result = await check();
-      } catch (err) {
-        result = (err as Error).message || 'error';
-      }
-      if (typeof result === 'object') {
-        degraded = true;
-        checks[name] = `degraded: ${result.degraded}`;
-        continue;
-      }
-      const ok = result === true || result === 'ok';
-      checks[name] = ok ? 'ok' : result === false ? 'down' : String(result);
-      ready &&= ok;
-    }
-    const status = !ready ? 'not ready' : degraded ? 'degraded' : 'ready';
-    return reply.code(ready ? 200 : 503).send({ status, checks });
+  const admin = buildAdminApp({
+    registry: opts.registry,
+    readiness: opts.readiness ?? {},
+    log: app.log.child({ listener: 'admin' }),
   });
-
-  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
-    reply.header('content-type', opts.registry.contentType);
-    return opts.registry.metrics();
-  });
+  app.decorate('admin', admin);
+  app.addHook('onClose', async () => admin.close());
 }
 
-/** /health, /ready and /metrics routes plus an HTTP request-duration histogram. */
+/**
+ * /health and the HTTP request-duration histogram on the app; /health, /ready and /metrics on its admin app
+ * (`app.admin`).
+ */
 export const observabilityPlugin = fp(observability, { name: 'lizards-observability', fastify: '5.x' });

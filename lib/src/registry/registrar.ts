@@ -8,6 +8,8 @@ export interface Registration {
   ipAddress: string;
   port: number;
   protocol: Protocol;
+  /** Port of the instance's admin listener (/metrics), for Prometheus discovery. */
+  adminPort?: number;
 }
 
 interface Held extends Registration {
@@ -80,7 +82,11 @@ export class Registrar {
       if (!h.instanceId || !(await this.client.heartbeat(h.serviceId, h.instanceId))) await this.register(h);
     } catch (err) {
       // Said once per outage, not on every heartbeat.
-      if (!this.unreachable) this.log.warn({ serviceId: h.serviceId, reason: (err as Error).message }, 'registry unreachable; retrying every heartbeat');
+      if (!this.unreachable)
+        this.log.warn(
+          { serviceId: h.serviceId, reason: (err as Error).message },
+          'registry unreachable; retrying every heartbeat',
+        );
       this.unreachable = true;
       return;
     }
@@ -89,14 +95,23 @@ export class Registrar {
   }
 
   private async register(h: Held): Promise<void> {
-    if (h.instanceId) this.log.warn({ serviceId: h.serviceId, instanceId: h.instanceId }, 'lease lost; registering again');
-    const instance = await this.client.register(h.serviceId, { name: h.name, ip_address: h.ipAddress, port_number: h.port, protocol: h.protocol });
+    if (h.instanceId)
+      this.log.warn({ serviceId: h.serviceId, instanceId: h.instanceId }, 'lease lost; registering again');
+    const instance = await this.client.register(h.serviceId, {
+      name: h.name,
+      ip_address: h.ipAddress,
+      port_number: h.port,
+      protocol: h.protocol,
+      ...(h.adminPort ? { admin_port: h.adminPort } : {}),
+    });
     if (this.stopped) {
       await this.client.deregister(h.serviceId, instance.instance_id).catch(() => false);
       return;
     }
     h.instanceId = instance.instance_id;
-    this.log.info({ serviceId: h.serviceId, instanceId: h.instanceId, address: `${h.ipAddress}:${h.port}` }, 'registered');
+    this.log.info(
+      { serviceId: h.serviceId, instanceId: h.instanceId, address: `${h.ipAddress}:${h.port}` },
+      'registered',
+    );
   }
-
 }

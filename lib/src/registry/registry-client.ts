@@ -52,7 +52,10 @@ export class RegistryClient {
 
   /** Renews a lease; null when the registry no longer knows the instance (re-register then). */
   async heartbeat(serviceId: string, instanceId: string): Promise<Instance | null> {
-    const res = await this.call('PUT', `/services/${encodeURIComponent(serviceId)}/${encodeURIComponent(instanceId)}/heartbeat`);
+    const res = await this.call(
+      'PUT',
+      `/services/${encodeURIComponent(serviceId)}/${encodeURIComponent(instanceId)}/heartbeat`,
+    );
     if (res.status === 404) return null;
     if (res.status !== 200) throw new RegistryRequestError(`heartbeat ${serviceId}: ${res.status} ${res.text}`);
     return JSON.parse(res.text) as Instance;
@@ -60,7 +63,10 @@ export class RegistryClient {
 
   /** Removes an instance; false when it was not registered. */
   async deregister(serviceId: string, instanceId: string): Promise<boolean> {
-    const res = await this.call('DELETE', `/services/${encodeURIComponent(serviceId)}/${encodeURIComponent(instanceId)}`);
+    const res = await this.call(
+      'DELETE',
+      `/services/${encodeURIComponent(serviceId)}/${encodeURIComponent(instanceId)}`,
+    );
     if (res.status === 404) return false;
     if (res.status !== 204) throw new RegistryRequestError(`deregister ${serviceId}: ${res.status} ${res.text}`);
     return true;
@@ -74,7 +80,9 @@ export class RegistryClient {
     return instances;
   }
 
-  /** Blocking query: answers when the service's membership changes past `index`, or after `waitMs`; `signal` cancels it. */
+  /**
+   * Blocking query: answers when the service's membership changes past `index`, or after `waitMs`; `signal` cancels it.
+   */
   async watch(serviceId: string, index: number, waitMs: number, signal?: AbortSignal): Promise<WatchResult> {
     const query = waitMs > 0 ? `?index=${index}&wait=${Math.ceil(waitMs / 1000)}s` : '';
     const res = await this.call('GET', `/services/${encodeURIComponent(serviceId)}${query}`, undefined, waitMs, signal);
@@ -100,7 +108,13 @@ export class RegistryClient {
     await this.pool.close();
   }
 
-  private async call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, extraWaitMs = 0, signal?: AbortSignal) {
+  private async call(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    extraWaitMs = 0,
+    signal?: AbortSignal,
+  ) {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token && method !== 'GET') headers.authorization = `Bearer ${this.token}`;

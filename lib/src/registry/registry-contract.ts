@@ -3,7 +3,20 @@ import { Type, type Static } from '@sinclair/typebox';
 export const PROTOCOLS = ['http', 'https', 'ws', 'wss', 'gRPC', 'tcp'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
+/**
+ * The canonical spelling of a protocol name given in any case (`TCP` → `tcp`, `grpc` → `gRPC`); undefined when unknown.
+ */
+export function canonicalProtocol(name: string): Protocol | undefined {
+  const lower = name.toLowerCase();
+  return PROTOCOLS.find((p) => p.toLowerCase() === lower);
+}
+
+// A JSON-schema pattern has no case-insensitive flag: every letter becomes a class of both cases.
+const anyCase = (word: string) => word.replace(/[a-z]/gi, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`);
+
 const PORT_STRING = '^(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$';
+const Port = (description: string) =>
+  Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: PORT_STRING })], { description });
 
 export const ServiceIdParam = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', description: 'service id' });
 
@@ -19,11 +32,13 @@ export const RegistrationBody = Type.Object({
     ],
     { description: 'IPv4, IPv6 or host name' },
   ),
-  port_number: Type.Union(
-    [Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: PORT_STRING })],
-    { description: 'port 1-65535, as a number or a numeric string' },
-  ),
-  protocol: Type.Union(PROTOCOLS.map((p) => Type.Literal(p))),
+  port_number: Port('port 1-65535, as a number or a numeric string'),
+  protocol: Type.String({
+    pattern: `^(?:${PROTOCOLS.map(anyCase).join('|')})$`,
+    description: `one of ${PROTOCOLS.join(', ')}, in any case`,
+  }),
+  /** Where the instance serves /metrics and /ready (same address, plain HTTP); Prometheus SD scrapes it there. */
+  admin_port: Type.Optional(Port('admin port 1-65535, as a number or a numeric string')),
 });
 export type RegistrationBody = Static<typeof RegistrationBody>;
 
@@ -35,6 +50,7 @@ export const Instance = Type.Object({
   ip_address: Type.String(),
   port_number: Type.String(),
   protocol: Type.String(),
+  admin_port: Type.Optional(Type.String()),
   registered_at: Type.String({ format: 'date-time' }),
   last_heartbeat: Type.String({ format: 'date-time' }),
   lease_expires_at: Type.String({ format: 'date-time' }),
