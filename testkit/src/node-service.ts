@@ -13,7 +13,11 @@ export interface ServiceProcess {
 
 /** Starts `node <script>` in `cwd` with exactly `env` (plus PATH), as a container would, capturing its pino lines. */
 export function startService(name: string, script: string, cwd: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [script], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Record<string, unknown>[] = [];
   let buffer = '';
   let errors = '';
