@@ -1,19 +1,31 @@
-import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
-import { createMetricsRegistry, loggerOptions, observabilityPlugin } from '@lizards/lib';
-import { InvalidJsonError, UnauthorizedError } from './errors.js';
+import {
+  createMetricsRegistry,
+  InvalidJsonError,
+  serviceFastify,
+  observabilityPlugin,
+  useHttpErrors,
+} from '@lizards/lib';
 import { LeaseStore } from './lease-store.js';
+import { DEFAULT_LIMITS, type RegistryLimits } from './registry-limits.js';
 import { createRegistryMetrics } from './registry-metrics.js';
 import { prometheusSdRoutes } from './routes/prometheus-sd-routes.js';
 import { servicesRoutes } from './routes/services-routes.js';
-import { describeValidationError } from './validation-errors.js';
+import { FIELD_HINTS } from './field-hints.js';
+import { WatchQuota } from './watch-quota.js';
+import { writeAuthHook } from './write-auth.js';
 
 export interface RegistryAppOptions {
   leaseTtlMs: number;
   evictionIntervalMs: number;
+  /** Admin write token (REGISTRY_TOKEN); with neither it nor service tokens, writes are open. */
   token?: string | undefined;
+  /** Service id → a token that writes that service only (REGISTRY_SERVICE_TOKENS). */
+  serviceTokens?: Record<string, string> | undefined;
   bodyLimit?: number;
+  /** Caps on services, instances, tombstones and blocking queries; each defaults to DEFAULT_LIMITS. */
+  limits?: Partial<RegistryLimits>;
   logger?: FastifyServerOptions['logger'];
   metricsRegistry?: Registry;
   now?: () => number;
@@ -25,24 +37,19 @@ declare module 'fastify' {
   }
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
 /** The registry service: leases with eviction, the REST contract, blocking queries and Prometheus SD. */
 export function buildRegistryApp(opts: RegistryAppOptions): FastifyInstance {
-  const app = Fastify({
-    logger: opts.logger ?? loggerOptions({ level: 'info', service: 'registry' }),
+  const app = serviceFastify('registry', {
+    logger: opts.logger,
     bodyLimit: opts.bodyLimit ?? 16_384,
     // Strict types: "8080" is accepted for port_number by the schema itself, true or 3.0e0 tricks are not.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
-    return503OnClosing: true,
   });
-  const store = new LeaseStore(opts.leaseTtlMs, opts.now);
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const store = new LeaseStore({ ttlMs: opts.leaseTtlMs, limits, ...(opts.now ? { now: opts.now } : {}) });
+  const watches = new WatchQuota(limits.maxWatchesPerClient, limits.maxWatches);
   const metricsRegistry = opts.metricsRegistry ?? createMetricsRegistry('registry');
-  const metrics = createRegistryMetrics(metricsRegistry, store);
+  const metrics = createRegistryMetrics(metricsRegistry, store, watches);
   app.decorate('leaseStore', store);
 
   // Any body is read as JSON, so `curl -d '{...}'` works without a content-type header.
@@ -55,45 +62,36 @@ export function buildRegistryApp(opts: RegistryAppOptions): FastifyInstance {
     }
   });
 
-  app.addHook('onRequest', async (request) => {
-    if (opts.token && request.method !== 'GET' && request.method !== 'HEAD' && request.url.startsWith('/services')) {
-      if (!tokenMatches(request.headers.authorization, opts.token)) throw new UnauthorizedError();
-    }
-  });
-
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation) {
-      const { field, message } = describeValidationError(error);
-      return reply.code(400).send({ error: 'Bad Request', message, field });
-    }
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status === 401) reply.header('www-authenticate', 'Bearer realm="lizards-registry"');
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    const field = status === 413 || error.code === 'LZ_ERR_REGISTRY_INVALID_JSON' ? 'body' : undefined;
-    const message = status === 413 ? `body: larger than the limit of ${opts.bodyLimit ?? 16_384} bytes` : error.message;
-    return reply.code(status).send({ error: httpStatusText(status), message, ...(field ? { field } : {}), code: error.code });
-  });
-
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  useHttpErrors(app, { fieldHints: FIELD_HINTS });
 
   app.register(observabilityPlugin, { registry: metricsRegistry });
-  app.register(servicesRoutes, { store, metrics });
+  app.register(servicesRoutes, {
+    store,
+    metrics,
+    watches,
+    capacityRetryAfterS: Math.ceil(opts.leaseTtlMs / 1000),
+    authorizeWrite: writeAuthHook({ adminToken: opts.token, serviceTokens: opts.serviceTokens }),
+  });
   app.register(prometheusSdRoutes, {
     store,
     self: () => {
-      const address = app.server.address();
+      const address = app.admin.server.address();
       if (!address || typeof address === 'string') return undefined;
       return `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
     },
   });
 
   const sweeper = setInterval(() => {
+    store.pruneTombstones();
     for (const instance of store.evictExpired()) {
       metrics.evictions.inc({ service_id: instance.service_id });
       app.log.warn(
-        { serviceId: instance.service_id, instanceId: instance.instance_id, address: `${instance.ip_address}:${instance.port_number}`, lastHeartbeat: instance.last_heartbeat },
+        {
+          serviceId: instance.service_id,
+          instanceId: instance.instance_id,
+          address: `${instance.ip_address}:${instance.port_number}`,
+          lastHeartbeat: instance.last_heartbeat,
+        },
         'lease expired; instance evicted',
       );
     }
@@ -105,10 +103,4 @@ export function buildRegistryApp(opts: RegistryAppOptions): FastifyInstance {
   });
 
   return app;
-}
-
-function httpStatusText(status: number): string {
-  return (
-    { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 503: 'Service Unavailable' } as Record<number, string>
-  )[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error');
 }

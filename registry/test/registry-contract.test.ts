@@ -5,12 +5,17 @@ import { buildRegistryApp } from '../src/app.js';
 
 const TOKEN = 'test-registry-token';
 let base: string;
+let adminBase: string;
 let close: () => Promise<void>;
 
 async function call(method: string, path: string, body?: string | object, headers: Record<string, string> = {}) {
   const res = await request(`${base}${path}`, {
     method: method as 'GET',
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
     body: body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.body.text();
@@ -23,7 +28,9 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
 beforeAll(async () => {
   const app = buildRegistryApp({ leaseTtlMs: 400, evictionIntervalMs: 25, token: TOKEN, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.admin.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  adminBase = `http://127.0.0.1:${(app.admin.server.address() as AddressInfo).port}`;
   close = () => app.close();
 });
 afterAll(() => close());
@@ -32,21 +39,30 @@ describe('POST /services/:service-id', () => {
   it('when the body is valid, then 200 with the instance and its instance_id', async () => {
     const res = await call('POST', '/services/contract-a', valid);
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ name: 'provider-1', ip_address: '127.0.0.1', port_number: '8081', protocol: 'http', service_id: 'contract-a' });
+    expect(res.json).toMatchObject({
+      name: 'provider-1',
+      ip_address: '127.0.0.1',
+      port_number: '8081',
+      protocol: 'http',
+      service_id: 'contract-a',
+    });
     expect(res.json.instance_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.json.registered_at).toMatch(ISO_UTC);
   });
 
-  it('when the same address registers again, then the same instance_id comes back and the lease is refreshed', async () => {
-    const first = await call('POST', '/services/contract-b', valid);
-    await new Promise((r) => setTimeout(r, 5));
-    const second = await call('POST', '/services/contract-b', { ...valid, port_number: 8081 });
-    expect(second.status).toBe(200);
-    expect(second.json.instance_id).toBe(first.json.instance_id);
-    expect(Date.parse(second.json.lease_expires_at)).toBeGreaterThan(Date.parse(first.json.lease_expires_at));
-    const list = await call('GET', '/services/contract-b');
-    expect(list.json.instance_count).toBe(1);
-  });
+  it(
+    'when the same address registers again, then the same ' + 'instance_id comes back and the lease is refreshed',
+    async () => {
+      const first = await call('POST', '/services/contract-b', valid);
+      await new Promise((r) => setTimeout(r, 5));
+      const second = await call('POST', '/services/contract-b', { ...valid, port_number: 8081 });
+      expect(second.status).toBe(200);
+      expect(second.json.instance_id).toBe(first.json.instance_id);
+      expect(Date.parse(second.json.lease_expires_at)).toBeGreaterThan(Date.parse(first.json.lease_expires_at));
+      const list = await call('GET', '/services/contract-b');
+      expect(list.json.instance_count).toBe(1);
+    },
+  );
 
   it.each([
     ['name', { ip_address: '10.0.0.1', port_number: 80, protocol: 'http' }],
@@ -74,6 +90,8 @@ describe('POST /services/:service-id', () => {
     ['port_number', true],
     ['port_number', 80.5],
     ['protocol', 'smtp'],
+    ['protocol', 'http '],
+    ['protocol', 'httpx'],
     ['protocol', ['http']],
   ])('when %s is %j, then 400 naming it', async (field, value) => {
     const res = await call('POST', '/services/contract-c', { ...valid, [field]: value });
@@ -83,13 +101,47 @@ describe('POST /services/:service-id', () => {
   });
 
   it.each([
-    ['IPv6', '::1'],
-    ['IPv6 full', '2001:db8::8a2e:370:7334'],
-    ['host name', 'provider-2.lizards.internal'],
-  ])('when ip_address is an %s, then it is accepted', async (_kind, ip) => {
-    const res = await call('POST', '/services/contract-d', { ...valid, ip_address: ip });
+    ['ip_address', '::1', '::1'],
+    ['ip_address', '2001:db8::8a2e:370:7334', '2001:db8::8a2e:370:7334'],
+    ['ip_address', 'provider-2.lizards.internal', 'provider-2.lizards.internal'],
+    ['protocol', 'HTTP', 'http'],
+    ['protocol', 'Https', 'https'],
+    ['protocol', 'WS', 'ws'],
+    ['protocol', 'wsS', 'wss'],
+    ['protocol', 'grpc', 'gRPC'],
+    ['protocol', 'GRPC', 'gRPC'],
+  ])('when %s is %j, then it is accepted and kept as %j', async (field, given, kept) => {
+    const res = await call('POST', `/services/contract-d-${field.replace('_', '-')}`, { ...valid, [field]: given });
     expect(res.status).toBe(200);
-    expect(res.json.ip_address).toBe(ip);
+    expect(res.json[field]).toBe(kept);
+  });
+
+  it(
+    'when the seed\'s own example is posted (protocol "TCP", port as a string), then 200 with the protocol ' +
+      'kept as tcp',
+    async () => {
+      const res = await call('POST', '/services/svc', {
+        name: 'Service A',
+        ip_address: '10.0.0.7',
+        port_number: '8042',
+        protocol: 'TCP',
+      });
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({
+        service_id: 'svc',
+        name: 'Service A',
+        ip_address: '10.0.0.7',
+        port_number: '8042',
+        protocol: 'tcp',
+      });
+    },
+  );
+
+  it('when the same address registers with the protocol spelled otherwise, then it is the same instance', async () => {
+    const first = await call('POST', '/services/contract-protocol-same', { ...valid, protocol: 'http' });
+    const second = await call('POST', '/services/contract-protocol-same', { ...valid, protocol: 'HTTP' });
+    expect(second.json.instance_id).toBe(first.json.instance_id);
+    expect((await call('GET', '/services/contract-protocol-same')).json.instance_count).toBe(1);
   });
 
   it('when the body is not JSON, then 400 naming the body', async () => {
@@ -158,7 +210,9 @@ describe('GET /services', () => {
     await call('POST', '/services/contract-g', valid);
     const res = await call('GET', '/services');
     expect(res.status).toBe(200);
-    expect(res.json.services).toContainEqual(expect.objectContaining({ service_name: 'contract-g', instance_count: 1 }));
+    expect(res.json.services).toContainEqual(
+      expect.objectContaining({ service_name: 'contract-g', instance_count: 1 }),
+    );
   });
 });
 
@@ -187,22 +241,29 @@ describe('DELETE /services/:service-id/:instance-id', () => {
 });
 
 describe('leases', () => {
-  it('when an instance heartbeats, then it stays; when it falls silent, then it is evicted after its TTL and its heartbeat gets 404', async () => {
-    const kept = await call('POST', '/services/contract-lease', valid);
-    const silent = await call('POST', '/services/contract-lease', { ...valid, port_number: 9001 });
-    const beat = setInterval(() => void call('PUT', `/services/contract-lease/${kept.json.instance_id}/heartbeat`), 100);
-    try {
-      await new Promise((r) => setTimeout(r, 900));
-      const list = await call('GET', '/services/contract-lease');
-      expect(list.json.instances.map((i: { instance_id: string }) => i.instance_id)).toEqual([kept.json.instance_id]);
-    } finally {
-      clearInterval(beat);
-    }
-    const hb = await call('PUT', `/services/contract-lease/${silent.json.instance_id}/heartbeat`);
-    expect(hb.status).toBe(404);
-    const metrics = await request(`${base}/metrics`).then((r) => r.body.text());
-    expect(metrics).toMatch(/registry_evictions_total\{service_id="contract-lease"[^}]*\} 1/);
-  });
+  it(
+    'when an instance heartbeats, then it stays; when it falls silent, then it is evicted after its TTL and ' +
+      'its heartbeat gets 404',
+    async () => {
+      const kept = await call('POST', '/services/contract-lease', valid);
+      const silent = await call('POST', '/services/contract-lease', { ...valid, port_number: 9001 });
+      const beat = setInterval(
+        () => void call('PUT', `/services/contract-lease/${kept.json.instance_id}/heartbeat`),
+        100,
+      );
+      try {
+        await new Promise((r) => setTimeout(r, 900));
+        const list = await call('GET', '/services/contract-lease');
+        expect(list.json.instances.map((i: { instance_id: string }) => i.instance_id)).toEqual([kept.json.instance_id]);
+      } finally {
+        clearInterval(beat);
+      }
+      const hb = await call('PUT', `/services/contract-lease/${silent.json.instance_id}/heartbeat`);
+      expect(hb.status).toBe(404);
+      const metrics = await request(`${adminBase}/metrics`).then((r) => r.body.text());
+      expect(metrics).toMatch(/registry_evictions_total\{service_id="contract-lease"[^}]*\} 1/);
+    },
+  );
 });
 
 describe('blocking queries', () => {
@@ -229,22 +290,35 @@ describe('blocking queries', () => {
 });
 
 describe('GET /sd/prometheus', () => {
-  it('when instances are registered, then it lists HTTP targets in Prometheus HTTP SD format, labelled with their service', async () => {
-    await call('POST', '/services/contract-sd', valid);
-    await call('POST', '/services/contract-sd-grpc', { ...valid, protocol: 'gRPC', port_number: 50051 });
+  it(
+    'when instances are registered, then it lists HTTP targets in Prometheus HTTP SD format, labelled with ' +
+      'their service',
+    async () => {
+      await call('POST', '/services/contract-sd', valid);
+      await call('POST', '/services/contract-sd-grpc', { ...valid, protocol: 'gRPC', port_number: 50051 });
+      const res = await call('GET', '/sd/prometheus');
+      expect(res.status).toBe(200);
+      expect(Array.isArray(res.json)).toBe(true);
+      for (const group of res.json) {
+        expect(Object.keys(group).sort()).toEqual(['labels', 'targets']);
+        expect(group.targets.every((t: unknown) => typeof t === 'string' && /^[^\s]+:\d+$/.test(t))).toBe(true);
+        expect(Object.values(group.labels).every((v) => typeof v === 'string')).toBe(true);
+        expect(Object.keys(group.labels).every((k) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k))).toBe(true);
+      }
+      const sd = res.json.find((g: { labels: { service: string } }) => g.labels.service === 'contract-sd');
+      expect(sd.targets).toEqual(['127.0.0.1:8081']);
+      expect(res.json.some((g: { labels: { service: string } }) => g.labels.service === 'contract-sd-grpc')).toBe(
+        false,
+      );
+      expect(res.json.some((g: { labels: { service: string } }) => g.labels.service === 'registry')).toBe(true);
+    },
+  );
+
+  it('when an instance registered its protocol as "HTTP", then it is listed as an http target', async () => {
+    await call('POST', '/services/contract-sd-upper', { ...valid, protocol: 'HTTP', port_number: 8181 });
     const res = await call('GET', '/sd/prometheus');
-    expect(res.status).toBe(200);
-    expect(Array.isArray(res.json)).toBe(true);
-    for (const group of res.json) {
-      expect(Object.keys(group).sort()).toEqual(['labels', 'targets']);
-      expect(group.targets.every((t: unknown) => typeof t === 'string' && /^[^\s]+:\d+$/.test(t))).toBe(true);
-      expect(Object.values(group.labels).every((v) => typeof v === 'string')).toBe(true);
-      expect(Object.keys(group.labels).every((k) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k))).toBe(true);
-    }
-    const sd = res.json.find((g: { labels: { service: string } }) => g.labels.service === 'contract-sd');
-    expect(sd.targets).toEqual(['127.0.0.1:8081']);
-    expect(res.json.some((g: { labels: { service: string } }) => g.labels.service === 'contract-sd-grpc')).toBe(false);
-    expect(res.json.some((g: { labels: { service: string } }) => g.labels.service === 'registry')).toBe(true);
+    const group = res.json.find((g: { labels: { service: string } }) => g.labels.service === 'contract-sd-upper');
+    expect(group).toMatchObject({ targets: ['127.0.0.1:8181'], labels: { __scheme__: 'http' } });
   });
 });
 
