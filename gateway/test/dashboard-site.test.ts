@@ -12,7 +12,10 @@ describe('dashboard site plugin', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lz-dashboard-'));
     mkdirSync(join(dir, 'assets'));
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><script type="module" src="/assets/index-AbC123.js"></script>');
+    writeFileSync(
+      join(dir, 'index.html'),
+      '<!doctype html><script type="module" src="/assets/index-AbC123.js"></script>',
+    );
     writeFileSync(join(dir, 'assets', 'index-AbC123.js'), 'console.log(1)');
     writeFileSync(join(dir, 'robots.txt'), 'User-agent: *');
     app = Fastify({ logger: false });

@@ -4,6 +4,7 @@ import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
+import { DashboardNotBuiltError, GatewayNoRouteError } from '@lizards/lib';
 
 /** Where `pnpm build` (vite, gateway/dashboard) writes the dashboard; the same path from src/ and dist/. */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
@@ -73,25 +74,30 @@ const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, opts) => {
   }
 
   const send = (reply: FastifyReply, file: StaticFile, ifNoneMatch: string | undefined) => {
-    reply.header('cache-control', file.cacheControl).header('etag', file.etag).header('x-content-type-options', 'nosniff');
+    reply
+      .header('cache-control', file.cacheControl)
+      .header('etag', file.etag)
+      .header('x-content-type-options', 'nosniff');
     if (ifNoneMatch === file.etag) return reply.code(304).send();
     return reply.type(file.type).send(file.body);
   };
 
-  app.get('/', (request, reply) => {
+  // The page, not the API: left out of the OpenAPI document.
+  const page = { schema: { hide: true } };
+  app.get('/', page, (request, reply) => {
     const index = files.get('/index.html');
-    if (!index) return reply.code(503).send({ error: 'Service Unavailable', message: 'dashboard not built: run pnpm build' });
+    if (!index) throw new DashboardNotBuiltError();
     return send(reply, index, request.headers['if-none-match']);
   });
 
   for (const [path, file] of files) {
     if (path === '/index.html' || path.startsWith('/assets/')) continue;
-    app.get(path, (request, reply) => send(reply, file, request.headers['if-none-match']));
+    app.get(path, page, (request, reply) => send(reply, file, request.headers['if-none-match']));
   }
 
-  app.get<{ Params: { '*': string } }>('/assets/*', (request, reply) => {
+  app.get<{ Params: { '*': string } }>('/assets/*', page, (request, reply) => {
     const file = files.get(`/assets/${request.params['*']}`);
-    if (!file) return reply.code(404).send({ error: 'Not Found', message: 'no such asset' });
+    if (!file) throw new GatewayNoRouteError(request.method, request.url.split('?')[0]!);
     return send(reply, file, request.headers['if-none-match']);
   });
 };
