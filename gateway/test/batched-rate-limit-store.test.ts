@@ -17,8 +17,15 @@ function replica(syncMs = 1_000_000): BatchedRedisStore {
   return store;
 }
 
-function incr(store: BatchedRedisStore, key: string, windowMs: number, max: number): Promise<{ current: number; ttl: number }> {
-  return new Promise((resolve, reject) => store.incr(key, (err, result) => (err ? reject(err) : resolve(result!)), windowMs, max));
+function incr(
+  store: BatchedRedisStore,
+  key: string,
+  windowMs: number,
+  max: number,
+): Promise<{ current: number; ttl: number }> {
+  return new Promise((resolve, reject) =>
+    store.incr(key, (err, result) => (err ? reject(err) : resolve(result!)), windowMs, max),
+  );
 }
 
 async function inRedis(key: string): Promise<number> {
@@ -36,47 +43,60 @@ afterAll(async () => {
 });
 
 describe('BatchedRedisStore', () => {
-  it('when the limit is small, then each admitted request is counted in Redis at once and the count is exact across replicas', async () => {
-    const [a, b] = [replica(), replica()];
-    const seen: number[] = [];
-    for (let i = 0; i < 5; i++) seen.push((await incr(i % 2 ? b : a, 'small', 60_000, 5)).current);
-    expect(seen).toEqual([1, 2, 3, 4, 5]);
-    expect(await inRedis('small')).toBe(5);
-    // Past the limit: refused on both replicas, and the refused requests still reach Redis with the next batch.
-    expect((await incr(b, 'small', 60_000, 5)).current).toBeGreaterThan(5);
-    expect((await incr(a, 'small', 60_000, 5)).current).toBeGreaterThan(5);
-    await Promise.all([a.sync(), b.sync()]);
-    expect(await inRedis('small')).toBe(7);
-  });
-
-  it('when the count is far from a large limit, then requests are admitted on the local view and added to Redis in one batch at the next sync', async () => {
-    const a = replica();
-    const first = await incr(a, 'far', 60_000, 64_000);
-    expect(first.current).toBe(1);
-    expect(first.ttl).toBeGreaterThan(59_000);
-    for (let i = 2; i <= 100; i++) expect((await incr(a, 'far', 60_000, 64_000)).current).toBe(i);
-    // Not yet in Redis: they were admitted on the local view.
-    expect(await inRedis('far')).toBe(1);
-    await a.sync();
-    expect(await inRedis('far')).toBe(100);
-    expect(await admin.pttl(`${prefix}far`)).toBeGreaterThan(59_000);
-  });
-
-  it('when two replicas share a key, then each sees the other after a sync, and neither admits past the limit plus the documented tolerance', async () => {
-    const max = 640; // budget 10 per replica between syncs
-    const [a, b] = [replica(), replica()];
-    let admitted = 0;
-    for (let round = 0; round < 200; round++) {
-      for (const s of [a, b]) for (let i = 0; i < 12; i++) if ((await incr(s, 'shared', 60_000, max)).current <= max) admitted++;
+  it(
+    'when the limit is small, then each admitted request is counted in Redis at once and the count is exact ' +
+      'across replicas',
+    async () => {
+      const [a, b] = [replica(), replica()];
+      const seen: number[] = [];
+      for (let i = 0; i < 5; i++) seen.push((await incr(i % 2 ? b : a, 'small', 60_000, 5)).current);
+      expect(seen).toEqual([1, 2, 3, 4, 5]);
+      expect(await inRedis('small')).toBe(5);
+      // Past the limit: refused on both replicas, and the refused requests still reach Redis with the next batch.
+      expect((await incr(b, 'small', 60_000, 5)).current).toBeGreaterThan(5);
+      expect((await incr(a, 'small', 60_000, 5)).current).toBeGreaterThan(5);
       await Promise.all([a.sync(), b.sync()]);
-    }
-    expect(admitted).toBeGreaterThanOrEqual(max);
-    expect(admitted).toBeLessThanOrEqual(max + 3 * Math.floor(max / 64));
-    expect(await inRedis('shared')).toBe(200 * 24);
-    // Past the limit both replicas refuse.
-    expect((await incr(a, 'shared', 60_000, max)).current).toBeGreaterThan(max);
-    expect((await incr(b, 'shared', 60_000, max)).current).toBeGreaterThan(max);
-  });
+      expect(await inRedis('small')).toBe(7);
+    },
+  );
+
+  it(
+    'when the count is far from a large limit, then requests are admitted on the local view and added to Redis ' +
+      'in one batch at the next sync',
+    async () => {
+      const a = replica();
+      const first = await incr(a, 'far', 60_000, 64_000);
+      expect(first.current).toBe(1);
+      expect(first.ttl).toBeGreaterThan(59_000);
+      for (let i = 2; i <= 100; i++) expect((await incr(a, 'far', 60_000, 64_000)).current).toBe(i);
+      // Not yet in Redis: they were admitted on the local view.
+      expect(await inRedis('far')).toBe(1);
+      await a.sync();
+      expect(await inRedis('far')).toBe(100);
+      expect(await admin.pttl(`${prefix}far`)).toBeGreaterThan(59_000);
+    },
+  );
+
+  it(
+    'when two replicas share a key, then each sees the other after a sync, and neither admits past the limit ' +
+      'plus the documented tolerance',
+    async () => {
+      const max = 640; // budget 10 per replica between syncs
+      const [a, b] = [replica(), replica()];
+      let admitted = 0;
+      for (let round = 0; round < 200; round++) {
+        for (const s of [a, b])
+          for (let i = 0; i < 12; i++) if ((await incr(s, 'shared', 60_000, max)).current <= max) admitted++;
+        await Promise.all([a.sync(), b.sync()]);
+      }
+      expect(admitted).toBeGreaterThanOrEqual(max);
+      expect(admitted).toBeLessThanOrEqual(max + 3 * Math.floor(max / 64));
+      expect(await inRedis('shared')).toBe(200 * 24);
+      // Past the limit both replicas refuse.
+      expect((await incr(a, 'shared', 60_000, max)).current).toBeGreaterThan(max);
+      expect((await incr(b, 'shared', 60_000, max)).current).toBeGreaterThan(max);
+    },
+  );
 
   it('when the window ends, then the count starts again', async () => {
     const a = replica(20);
@@ -93,4 +113,3 @@ describe('BatchedRedisStore', () => {
     expect(await inRedis('exact')).toBe(5);
   });
 });
-

@@ -17,7 +17,12 @@ if ttl < 0 then
 end
 return {current, ttl}`;
 
-type AddCommand = (key: string, delta: number, windowMs: number, cb: (err: Error | null, result?: [number, number]) => void) => void;
+type AddCommand = (
+  key: string,
+  delta: number,
+  windowMs: number,
+  cb: (err: Error | null, result?: [number, number]) => void,
+) => void;
 interface RedisWithAdd extends Redis {
   lzRateLimitAdd: AddCommand;
 }
@@ -83,7 +88,8 @@ export class BatchedRedisStore {
       if (view.shared >= max || (view.pending < view.budget && known + 1 <= max - view.budget)) {
         view.pending += 1;
         this.dirty.add(key);
-        return cb(null, { current: known + 1, ttl: view.resetAt - now });
+        cb(null, { current: known + 1, ttl: view.resetAt - now });
+        return;
       }
     }
     this.addNow(key, cb, timeWindow, max, now);
@@ -95,7 +101,9 @@ export class BatchedRedisStore {
     if (now >= this.nextSweep) this.sweep(now);
     if (this.dirty.size === 0) return Promise.resolve();
     const batch: { key: string; view: KeyView; delta: number }[] = [];
-    const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { lzRateLimitAdd(key: string, delta: number, windowMs: number): void };
+    const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
+      lzRateLimitAdd(key: string, delta: number, windowMs: number): void;
+    };
     for (const key of this.dirty) {
       const view = this.views.get(key);
       if (!view || view.pending === 0 || now >= view.resetAt) continue;
@@ -110,7 +118,10 @@ export class BatchedRedisStore {
         const answered = Date.now();
         results?.forEach(([err, result], i) => {
           const { key, view } = batch[i]!;
-          if (err) return this.opts.onSyncError?.(err);
+          if (err) {
+            this.opts.onSyncError?.(err);
+            return;
+          }
           if (this.views.get(key) === view) this.remember(view, result as [number, number], answered);
         });
       },

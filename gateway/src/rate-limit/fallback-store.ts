@@ -46,8 +46,14 @@ export function fallbackStore(opts: FallbackStoreOptions) {
 
   class FallbackStore {
     incr(key: string, cb: Callback, timeWindow: number, max: number): void {
-      if (!shared) return local.incr(key, cb, timeWindow, max);
-      if (redis!.status !== 'ready') return useLocal(key, cb, timeWindow, max);
+      if (!shared) {
+        local.incr(key, cb, timeWindow, max);
+        return;
+      }
+      if (redis!.status !== 'ready') {
+        useLocal(key, cb, timeWindow, max);
+        return;
+      }
       shared.incr(
         key,
         (err, result) => {

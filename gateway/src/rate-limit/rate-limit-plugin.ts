@@ -3,9 +3,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import fp from 'fastify-plugin';
 import fastifyRateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
-import { InvalidRateLimitGroupsError, RateLimitedError } from '../errors.js';
+import { InvalidRateLimitGroupsError, RateLimitedError, withHeaders } from '@lizards/lib';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { fallbackStore } from './fallback-store.js';
 
@@ -16,7 +16,10 @@ export interface GroupLimit {
 
 const GroupLimits = Type.Record(
   Type.String({ minLength: 1 }),
-  Type.Object({ max: Type.Optional(Type.Integer({ minimum: 1 })), windowMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+  Type.Object(
+    { max: Type.Optional(Type.Integer({ minimum: 1 })), windowMs: Type.Optional(Type.Integer({ minimum: 1 })) },
+    { additionalProperties: false },
+  ),
 );
 type GroupLimits = Static<typeof GroupLimits>;
 
@@ -30,7 +33,9 @@ export function parseGroupLimits(json: string | undefined): GroupLimits {
     throw new InvalidRateLimitGroupsError(`not JSON (${(err as Error).message})`);
   }
   if (!Value.Check(GroupLimits, parsed)) {
-    throw new InvalidRateLimitGroupsError([...Value.Errors(GroupLimits, parsed)].map((e) => `${e.path || '(root)'}: ${e.message}`).join('; '));
+    throw new InvalidRateLimitGroupsError(
+      [...Value.Errors(GroupLimits, parsed)].map((e) => `${e.path || '(root)'}: ${e.message}`).join('; '),
+    );
   }
   return parsed;
 }
@@ -43,7 +48,7 @@ export interface RateLimitPluginOptions {
   prefix: string;
   /** How often counts admitted on a replica's local view are added to Redis; 0 = a Redis round trip per request. */
   syncMs: number;
-  /** API keys that get a bucket of their own; empty = any X-API-Key value does. */
+  /** API keys that get a bucket of their own; any other request is counted by client IP. */
   apiKeys: string[];
   metrics: GatewayMetrics;
 }
@@ -51,13 +56,14 @@ export interface RateLimitPluginOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     /** An onRequest hook enforcing the limit of a route group (429 with RateLimit-* and Retry-After). */
-    rateLimitHook(group: string): onRequestAsyncHookHandler;
+    rateLimitHook(group: string): onRequestHookHandler;
   }
 }
 
-function clientKey(request: FastifyRequest, apiKeys: Set<string>): string {
+/** A listed API key's own bucket; otherwise the client IP's (a made-up key must not buy a fresh bucket). */
+function clientKey(request: FastifyRequest, apiKeys: ReadonlySet<string>): string {
   const apiKey = request.headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey !== '' && (apiKeys.size === 0 || apiKeys.has(apiKey))) {
+  if (typeof apiKey === 'string' && apiKeys.has(apiKey)) {
     // Hashed so raw keys never sit in Redis.
     return `key:${createHash('sha256').update(apiKey).digest('hex').slice(0, 32)}`;
   }
@@ -84,22 +90,23 @@ async function rateLimitPlugin(app: FastifyInstance, opts: RateLimitPluginOption
     return limiter;
   };
 
-  app.decorate('rateLimitHook', (group: string): onRequestAsyncHookHandler => {
+  app.decorate('rateLimitHook', (group: string): onRequestHookHandler => {
     const limiter = limiterOf(group);
-    return async (request, reply) => {
-      const result = await limiter(request);
-      if (result.isAllowed) return;
-      const resetS = Math.max(1, result.ttlInSeconds);
-      reply.header('ratelimit-limit', result.max);
-      reply.header('ratelimit-remaining', result.isExceeded ? 0 : result.remaining);
-      reply.header('ratelimit-reset', resetS);
-      if (!result.isExceeded) return;
-      opts.metrics.rateLimited.inc({ group });
-      reply.header('retry-after', resetS);
-      throw new RateLimitedError(resetS);
+    // Callback style: the limiter's promise is the only one made per request.
+    return (request, reply, done) => {
+      limiter(request).then((result) => {
+        if (result.isAllowed) return done();
+        const resetS = Math.max(1, result.ttlInSeconds);
+        reply.header('ratelimit-limit', result.max);
+        reply.header('ratelimit-remaining', result.isExceeded ? 0 : result.remaining);
+        reply.header('ratelimit-reset', resetS);
+        if (!result.isExceeded) return done();
+        opts.metrics.rateLimited.inc({ group });
+        done(withHeaders(new RateLimitedError(resetS), { 'retry-after': String(resetS) }));
+      }, done);
     };
   });
 }
 
-/** Rate limits per route group and client (IP, or API key when sent), counted in Redis across replicas. */
+/** Rate limits per route group and client (IP, or a listed API key), counted in Redis across replicas. */
 export const gatewayRateLimit = fp(rateLimitPlugin, { name: 'lizards-gateway-rate-limit', fastify: '5.x' });

@@ -1,19 +1,23 @@
+import type { LookupFunction } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Instance } from '@lizards/lib';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import type { InstanceDirectory } from './instance-directory.js';
 import { UpstreamPools, type PoolOptions } from './pool.js';
 import { RoundRobin } from './round-robin.js';
+import type { UpstreamAdmission } from './upstream-admission.js';
 
 /** One instance of a service as the proxy uses it. */
 export interface Upstream {
   serviceId: string;
   instanceId: string;
-  /** `http://host:port` */
+  /** `http://host:port` or `https://host:port` */
   origin: string;
   /** `host:port`, the metric label. */
   address: string;
   dispatcher: Dispatcher;
+  /** The DNS lookup every connection to it must use (only addresses inside UPSTREAM_ALLOW come out). */
+  lookup: LookupFunction;
   breaker: CircuitBreaker;
 }
 
@@ -24,7 +28,7 @@ export type PickResult =
 
 function originOf(instance: Instance): string {
   const host = instance.ip_address.includes(':') ? `[${instance.ip_address}]` : instance.ip_address;
-  return `http://${host}:${instance.port_number}`;
+  return `${instance.protocol.toLowerCase()}://${host}:${instance.port_number}`;
 }
 
 interface ServiceUpstreams {
@@ -36,7 +40,7 @@ interface ServiceUpstreams {
 
 const available = (u: Upstream) => u.breaker.available;
 
-/** Round-robin over the healthy instances of each service, with a pool and a breaker per instance. */
+/** Round-robin over the healthy admitted instances of each service, with a pool and a breaker per instance. */
 export class Balancer {
   private readonly pools: UpstreamPools;
   private readonly breakers = new Map<string, CircuitBreaker>();
@@ -44,6 +48,7 @@ export class Balancer {
 
   constructor(
     private readonly directory: InstanceDirectory,
+    private readonly admission: UpstreamAdmission,
     poolOptions: PoolOptions,
     private readonly breakerOptions: BreakerOptions,
   ) {
@@ -57,10 +62,11 @@ export class Balancer {
    */
   pick(serviceId: string, exclude?: ReadonlySet<string>): PickResult {
     const service = this.upstreamsOf(serviceId);
-    const entries = exclude && exclude.size > 0 ? service.entries.filter((u) => !exclude.has(u.instanceId)) : service.entries;
+    const entries =
+      exclude && exclude.size > 0 ? service.entries.filter((u) => !exclude.has(u.instanceId)) : service.entries;
     if (entries.length === 0) return { reason: 'no-instance' };
     const chosen = service.rotation.pick(entries, available);
-    if (!chosen || !chosen.breaker.tryAcquire()) {
+    if (!chosen?.breaker.tryAcquire()) {
       const retryAfterMs = Math.min(...entries.map((u) => u.breaker.retryAfterMs));
       return { reason: 'all-open', retryAfterMs };
     }
@@ -70,7 +76,12 @@ export class Balancer {
   /** Every known instance with its circuit state, for metrics and diagnostics. */
   snapshot(serviceIds: string[]): { serviceId: string; instanceId: string; address: string; state: BreakerState }[] {
     return serviceIds.flatMap((serviceId) =>
-      this.upstreamsOf(serviceId).entries.map((u) => ({ serviceId, instanceId: u.instanceId, address: u.address, state: u.breaker.state })),
+      this.upstreamsOf(serviceId).entries.map((u) => ({
+        serviceId,
+        instanceId: u.instanceId,
+        address: u.address,
+        state: u.breaker.state,
+      })),
     );
   }
 
@@ -78,28 +89,34 @@ export class Balancer {
     await this.pools.close();
   }
 
-  /** The service's upstreams, made once per membership change rather than per request. */
+  /** The service's admitted upstreams, made once per membership change rather than per request. */
   private upstreamsOf(serviceId: string): ServiceUpstreams {
     const source = this.directory.instances(serviceId);
     let service = this.services.get(serviceId);
     if (!service) {
-      service = { source, entries: source.map((i) => this.upstreamOf(serviceId, i)), rotation: new RoundRobin<Upstream>() };
+      service = { source, entries: this.entriesOf(serviceId, source), rotation: new RoundRobin<Upstream>() };
       this.services.set(serviceId, service);
     } else if (service.source !== source) {
       service.source = source;
-      service.entries = source.map((i) => this.upstreamOf(serviceId, i));
+      service.entries = this.entriesOf(serviceId, source);
     }
     return service;
   }
 
+  private entriesOf(serviceId: string, instances: Instance[]): Upstream[] {
+    return instances.filter((i) => this.admission.admits(serviceId, i)).map((i) => this.upstreamOf(serviceId, i));
+  }
+
   private upstreamOf(serviceId: string, instance: Instance): Upstream {
     const origin = originOf(instance);
+    const lookup = this.admission.lookupFor(serviceId);
     return {
       serviceId,
       instanceId: instance.instance_id,
       origin,
       address: `${instance.ip_address}:${instance.port_number}`,
-      dispatcher: this.pools.get(origin),
+      dispatcher: this.pools.get(origin, lookup),
+      lookup,
       breaker: this.breakerOf(instance),
     };
   }
@@ -115,13 +132,12 @@ export class Balancer {
   }
 
   private forgetDeparted(): void {
-    const live = this.liveInstances();
-    const keys = new Set(live.map((i) => `${i.instance_id}@${originOf(i)}`));
+    const live = this.directory.serviceIds.flatMap((serviceId) =>
+      this.directory.instances(serviceId).map((instance) => ({ serviceId, instance })),
+    );
+    const keys = new Set(live.map(({ instance }) => `${instance.instance_id}@${originOf(instance)}`));
     for (const key of this.breakers.keys()) if (!keys.has(key)) this.breakers.delete(key);
-    this.pools.retain(live.map(originOf));
-  }
-
-  private liveInstances(): Instance[] {
-    return this.directory.serviceIds.flatMap((id) => this.directory.instances(id));
+    this.pools.retain(live.map(({ instance }) => originOf(instance)));
+    this.admission.retain(live);
   }
 }

@@ -1,17 +1,15 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Instance, WatchResult } from '@lizards/lib';
+import { sleep, watchRegistry, type Instance, type RegistryWatchSource, type WatchResult } from '@lizards/lib';
 
 /** What the directory needs of the registry (RegistryClient from @lizards/lib fits). */
-export interface RegistrySource {
-  watch(serviceId: string, index: number, waitMs: number, signal?: AbortSignal): Promise<WatchResult>;
-}
+export type RegistrySource = RegistryWatchSource;
 
 export interface InstanceDirectoryOptions {
   registry: RegistrySource;
   services: string[];
   /** Blocking-query wait: changes arrive at once, and the list is re-read at least this often. */
   watchWaitMs: number;
-  /** Pause before asking an unreachable registry again. */
+  /** First pause before asking an unreachable registry again; it doubles on each failure in a row (up to 5 s). */
   retryMs: number;
   /**
    * After the registry was unreachable, it may come back empty (restarted) until instances heartbeat again:
@@ -23,7 +21,6 @@ export interface InstanceDirectoryOptions {
 
 interface ServiceState {
   instances: Instance[];
-  index: number;
   /** The last registry answer succeeded. */
   reachable: boolean;
   /** At least one answer has been received since start. */
@@ -45,16 +42,22 @@ export type MembershipListener = (serviceId: string, instances: Instance[]) => v
 export class InstanceDirectory {
   private readonly states = new Map<string, ServiceState>();
   private readonly listeners: MembershipListener[] = [];
-  private stopped = false;
   private readonly aborter = new AbortController();
   private started = false;
-  private readonly wakeups = new Set<() => void>();
 
   constructor(private readonly opts: InstanceDirectoryOptions) {
     for (const serviceId of opts.services) {
       let settleFirst!: () => void;
       const firstAnswer = new Promise<void>((resolve) => (settleFirst = resolve));
-      this.states.set(serviceId, { instances: [], index: 0, reachable: false, known: false, attempted: false, graceUntil: 0, firstAnswer, settleFirst });
+      this.states.set(serviceId, {
+        instances: [],
+        reachable: false,
+        known: false,
+        attempted: false,
+        graceUntil: 0,
+        firstAnswer,
+        settleFirst,
+      });
     }
   }
 
@@ -62,14 +65,22 @@ export class InstanceDirectory {
   start(): void {
     if (this.started) return;
     this.started = true;
-    for (const serviceId of this.states.keys()) void this.watchLoop(serviceId);
+    for (const [serviceId, state] of this.states) {
+      void watchRegistry({
+        source: this.opts.registry,
+        serviceId,
+        waitMs: this.opts.watchWaitMs,
+        retryMs: this.opts.retryMs,
+        signal: this.aborter.signal,
+        onAnswer: (result) => this.answered(serviceId, state, result),
+        onFailure: (err) => this.failed(serviceId, state, err),
+      });
+    }
   }
 
   /** Stops the loops and aborts the blocking queries in flight. */
   stop(): void {
-    this.stopped = true;
     this.aborter.abort();
-    for (const wake of this.wakeups) wake();
     for (const state of this.states.values()) state.settleFirst();
   }
 
@@ -96,9 +107,9 @@ export class InstanceDirectory {
   async settled(serviceId: string, timeoutMs: number): Promise<void> {
     const state = this.states.get(serviceId);
     if (!state || state.attempted) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([state.firstAnswer, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+    const timeout = new AbortController();
+    await Promise.race([state.firstAnswer, sleep(timeoutMs, timeout.signal)]);
+    timeout.abort();
   }
 
   /** Services whose last registry request failed: they are served from the last known instances. */
@@ -113,46 +124,35 @@ export class InstanceDirectory {
 
   isFailStatic(serviceId: string): boolean {
     const state = this.states.get(serviceId);
-    return state !== undefined && state.attempted && !state.reachable;
+    return state?.attempted === true && !state.reachable;
   }
 
-  private async watchLoop(serviceId: string): Promise<void> {
-    const state = this.states.get(serviceId)!;
-    while (!this.stopped) {
-      try {
-        // The first query, and the first after a failure, answer at once; then each blocks until membership
-        // changes or the wait ends (the periodic refresh).
-        const waitMs = state.known && state.reachable ? this.opts.watchWaitMs : 0;
-        const started = Date.now();
-        const previousIndex = state.index;
-        const result = await this.opts.registry.watch(serviceId, state.index, waitMs, this.aborter.signal);
-        if (this.stopped) return;
-        // A registry that answers a blocking query at once without a change must not make this loop spin.
-        const spun = waitMs > 0 && result.index === previousIndex && Date.now() - started < waitMs / 2;
-        if (!state.reachable && state.attempted) {
-          this.opts.log.info({ serviceId }, 'registry reachable again');
-          if (state.known) state.graceUntil = Date.now() + this.opts.recoveryGraceMs;
-        }
-        state.reachable = true;
-        state.known = true;
-        state.attempted = true;
-        state.index = result.index;
-        this.update(serviceId, state, Date.now() < state.graceUntil ? this.withLastKnown(state, result.instances) : result.instances);
-        state.settleFirst();
-        if (spun) await this.pause(this.opts.retryMs);
-      } catch (err) {
-        if (this.stopped) return;
-        if (state.reachable || !state.attempted) {
-          this.opts.log.warn({ err, serviceId, kept: state.instances.length }, 'registry unreachable; serving last known instances');
-        }
-        state.reachable = false;
-        state.attempted = true;
-        // A restarted registry counts its index from 0 again.
-        state.index = 0;
-        state.settleFirst();
-        await this.pause(this.opts.retryMs);
-      }
+  private answered(serviceId: string, state: ServiceState, result: WatchResult): void {
+    if (!state.reachable && state.attempted) {
+      this.opts.log.info({ serviceId }, 'registry reachable again');
+      if (state.known) state.graceUntil = Date.now() + this.opts.recoveryGraceMs;
     }
+    state.reachable = true;
+    state.known = true;
+    state.attempted = true;
+    this.update(
+      serviceId,
+      state,
+      Date.now() < state.graceUntil ? this.withLastKnown(state, result.instances) : result.instances,
+    );
+    state.settleFirst();
+  }
+
+  private failed(serviceId: string, state: ServiceState, err: unknown): void {
+    if (state.reachable || !state.attempted) {
+      this.opts.log.warn(
+        { err, serviceId, kept: state.instances.length },
+        'registry unreachable; serving last known instances',
+      );
+    }
+    state.reachable = false;
+    state.attempted = true;
+    state.settleFirst();
   }
 
   /** `instances` plus the last known ones at addresses it does not list. */
@@ -168,23 +168,18 @@ export class InstanceDirectory {
       sorted.length === state.instances.length &&
       sorted.every((inst, i) => {
         const prev = state.instances[i]!;
-        return inst.instance_id === prev.instance_id && inst.ip_address === prev.ip_address && inst.port_number === prev.port_number;
+        return (
+          inst.instance_id === prev.instance_id &&
+          inst.ip_address === prev.ip_address &&
+          inst.port_number === prev.port_number
+        );
       });
     if (same) return;
     state.instances = sorted;
-    this.opts.log.info({ serviceId, instances: sorted.map((i) => `${i.ip_address}:${i.port_number}`) }, 'upstream membership changed');
+    this.opts.log.info(
+      { serviceId, instances: sorted.map((i) => `${i.ip_address}:${i.port_number}`) },
+      'upstream membership changed',
+    );
     for (const listener of this.listeners) listener(serviceId, sorted);
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.wakeups.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.wakeups.add(wake);
-    });
   }
 }

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { Pool } from 'undici';
 
 export interface PoolOptions {
@@ -13,13 +14,16 @@ export class UpstreamPools {
 
   constructor(private readonly opts: PoolOptions) {}
 
-  /** The pool of an origin (`http://host:port`), created on first use. */
-  get(origin: string): Pool {
+  /**
+   * The pool of an origin (`http://host:port`), created on first use; its connections resolve the host with `lookup`.
+   */
+  get(origin: string, lookup: LookupFunction): Pool {
     let pool = this.pools.get(origin);
     if (!pool) {
       pool = new Pool(origin, {
         connections: this.opts.connections,
         connectTimeout: this.opts.connectTimeoutMs,
+        connect: { lookup },
         keepAliveTimeout: this.opts.keepAliveTimeoutMs ?? 10_000,
         pipelining: 1,
       });
