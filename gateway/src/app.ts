@@ -1,23 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
-import fastifySwagger from '@fastify/swagger';
+import type { FastifyInstance, FastifyPluginAsync, FastifyServerOptions } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { createMetricsRegistry, loggerOptions, observabilityPlugin } from '@lizards/lib';
+import {
+  createMetricsRegistry,
+  GatewayNoRouteError,
+  listSetting,
+  observabilityPlugin,
+  serviceFastify,
+  useHttpErrors,
+} from '@lizards/lib';
 import { CacheLayer } from './cache/cache-layer.js';
 import { MemoryResponseCache } from './cache/memory-response-cache.js';
 import { RedisResponseCache } from './cache/redis-response-cache.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { GatewayConfig } from './config.js';
+import { docsPlugin } from './docs/docs-plugin.js';
 import { createGatewayMetrics } from './observability/gateway-metrics.js';
 import { proxyRoutes } from './proxy/proxy-routes.js';
+import { parseTrustProxy } from './proxy/trusted-proxies.js';
 import { kUpstreamProtocol } from './proxy/ws-proxy.js';
 import { gatewayRateLimit, parseGroupLimits } from './rate-limit/rate-limit-plugin.js';
 import { buildRouteTable, defaultRouteTable, servicesOf, type RouteEntry } from './routes/route-table.js';
+import { AddressAllowList } from './upstreams/address-allow-list.js';
 import { Balancer } from './upstreams/balancer.js';
 import { InstanceDirectory, type RegistrySource } from './upstreams/instance-directory.js';
+import { UpstreamAdmission } from './upstreams/upstream-admission.js';
 
 export interface GatewayAppDeps {
   config: GatewayConfig;
@@ -41,25 +51,21 @@ declare module 'fastify' {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
-  426: 'Upgrade Required', 429: 'Too Many Requests', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-};
-
 /** The gateway: routes public paths to registry-discovered instances, with cache, rate limits and a WebSocket proxy. */
 export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
   const { config } = deps;
   const routes = buildRouteTable(defaultRouteTable(config.UPSTREAM_TIMEOUT_MS), config.GATEWAY_ROUTES);
   const services = servicesOf(routes);
-  const app = Fastify({
-    logger: deps.logger ?? loggerOptions({ level: config.LOG_LEVEL, service: 'gateway' }),
-    trustProxy: config.TRUST_PROXY,
+  const allowList = AddressAllowList.parse(config.UPSTREAM_ALLOW);
+  const app = serviceFastify('gateway', {
+    logger: deps.logger,
+    level: config.LOG_LEVEL,
+    trustProxy: parseTrustProxy(config.TRUST_PROXY),
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 1_048_576,
-    return503OnClosing: true,
   });
 
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry('gateway');
@@ -71,14 +77,25 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
     recoveryGraceMs: config.REGISTRY_RECOVERY_GRACE_MS,
     log: app.log.child({ component: 'instance-directory' }),
   });
+  const admission = new UpstreamAdmission(allowList, app.log.child({ component: 'upstream-admission' }));
   const balancer = new Balancer(
     directory,
+    admission,
     { connections: config.UPSTREAM_CONNECTIONS, connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS },
     { failureThreshold: config.BREAKER_FAILURE_THRESHOLD, coolOffMs: config.BREAKER_COOL_OFF_MS },
   );
-  const metrics = createGatewayMetrics(metricsRegistry, { balancer, directory, services });
-  const cache = deps.cache ?? (deps.redis ? new RedisResponseCache(deps.redis, config.CACHE_PREFIX) : new MemoryResponseCache(config.CACHE_MAX_ENTRIES));
-  const cacheLayer = new CacheLayer({ cache, metrics, maxBodyBytes: config.CACHE_MAX_BODY_BYTES, log: app.log.child({ component: 'cache' }) });
+  const metrics = createGatewayMetrics(metricsRegistry, { balancer, directory, admission, services });
+  const cache =
+    deps.cache ??
+    (deps.redis
+      ? new RedisResponseCache(deps.redis, config.CACHE_PREFIX)
+      : new MemoryResponseCache(config.CACHE_MAX_BYTES));
+  const cacheLayer = new CacheLayer({
+    cache,
+    metrics,
+    maxBodyBytes: config.CACHE_MAX_BODY_BYTES,
+    log: app.log.child({ component: 'cache' }),
+  });
   app.decorate('gateway', { directory, balancer, routes });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -86,24 +103,10 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
     done();
   });
 
-  app.setErrorHandler((error: FastifyError & { retryAfterS?: number }, request, reply) => {
-    const status = error.validation ? 400 : error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (error.retryAfterS !== undefined) reply.header('retry-after', error.retryAfterS);
-    if (status >= 500) request.log.warn({ err: error }, 'request failed');
-    return reply.code(status).send({ error: STATUS_TEXT[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'), message: error.message, code: error.code });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'LZ_ERR_GATEWAY_NO_ROUTE' }),
-  );
+  useHttpErrors(app, { noRoute: (method, path) => new GatewayNoRouteError(method, path) });
 
-  app.register(fastifySwagger, {
-    openapi: {
-      info: { title: 'Lizards gateway', version: '0.1.0', description: 'Public REST and WebSocket routes of the Lizards stock price tracker' },
-    },
-  });
-  app.register(async (docs) => {
-    docs.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  });
+  // Before the routes: the OpenAPI document is made from the routes registered after it.
+  app.register(docsPlugin, { routes });
   app.register(observabilityPlugin, {
     registry: metricsRegistry,
     readiness: {
@@ -113,12 +116,16 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
         const blind = directory.neverResolved;
         if (blind.length > 0) return `unreachable; no instances known for ${blind.join(', ')}`;
         const stale = directory.failStatic;
-        return stale.length === 0 ? true : { degraded: `unreachable; serving last known instances of ${stale.join(', ')}` };
+        return stale.length === 0
+          ? true
+          : { degraded: `unreachable; serving last known instances of ${stale.join(', ')}` };
       },
       ...(deps.redis
         ? {
             redis: () =>
-              deps.redis!.status === 'ready' ? true : { degraded: `${deps.redis!.status}; proxying uncached, rate limits per instance` },
+              deps.redis!.status === 'ready'
+                ? true
+                : { degraded: `${deps.redis!.status}; proxying uncached, rate limits per instance` },
           }
         : {}),
     },
@@ -128,7 +135,8 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
       // The gateway enforces the frame limit itself: a 1009 from the provider can be lost when it resets the
       // connection while the rest of the oversized frame is still being relayed.
       maxPayload: config.WS_MAX_PAYLOAD,
-      handleProtocols: (_protocols, request) => ((request as unknown as Record<symbol, string | undefined>)[kUpstreamProtocol] || false),
+      handleProtocols: (_protocols, request) =>
+        (request as unknown as Record<symbol, string | undefined>)[kUpstreamProtocol] || false,
     },
     preClose(this: FastifyInstance, done: () => void) {
       for (const client of this.websocketServer.clients) client.close(1001, 'gateway shutting down');
@@ -141,7 +149,7 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
     redis: deps.redis,
     prefix: config.RATE_LIMIT_PREFIX,
     syncMs: config.RATE_LIMIT_SYNC_MS,
-    apiKeys: config.RATE_LIMIT_API_KEYS ? config.RATE_LIMIT_API_KEYS.split(',').map((k) => k.trim()).filter(Boolean) : [],
+    apiKeys: listSetting(config.RATE_LIMIT_API_KEYS),
     metrics,
   });
   app.register(proxyRoutes, {
@@ -150,7 +158,6 @@ export function buildGatewayApp(deps: GatewayAppDeps): FastifyInstance {
     directory,
     cacheLayer,
     metrics,
-    trustProxy: config.TRUST_PROXY,
     retryAfterMs: Math.max(1000, config.BREAKER_COOL_OFF_MS),
     firstLookupWaitMs: 2000,
   });

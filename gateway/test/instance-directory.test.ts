@@ -15,25 +15,30 @@ class HoldingRegistry implements RegistrySource {
       return Promise.resolve({ index: index + 1, instances: [] });
     }
     this.held.push(signal!);
-    return new Promise((_resolve, reject) => signal!.addEventListener('abort', () => reject(signal!.reason), { once: true }));
+    return new Promise((_resolve, reject) =>
+      signal!.addEventListener('abort', () => reject(signal!.reason), { once: true }),
+    );
   }
 }
 
 describe('InstanceDirectory', () => {
-  it('when it stops, then the blocking registry query in flight is aborted, not left open until its wait ends', async () => {
-    const registry = new HoldingRegistry();
-    const directory = new InstanceDirectory({
-      registry,
-      services: ['provider'],
-      watchWaitMs: 30_000,
-      retryMs: 10,
-      recoveryGraceMs: 0,
-      log: Fastify({ logger: false }).log,
-    });
-    directory.start();
-    await waitFor(() => registry.held.length === 1, 5000, 'a blocking query');
-    expect(registry.held[0]!.aborted).toBe(false);
-    directory.stop();
-    expect(registry.held[0]!.aborted).toBe(true);
-  });
+  it(
+    'when it stops, then the blocking registry query in flight ' + 'is aborted, not left open until its wait ends',
+    async () => {
+      const registry = new HoldingRegistry();
+      const directory = new InstanceDirectory({
+        registry,
+        services: ['provider'],
+        watchWaitMs: 30_000,
+        retryMs: 10,
+        recoveryGraceMs: 0,
+        log: Fastify({ logger: false }).log,
+      });
+      directory.start();
+      await waitFor(() => registry.held.length === 1, 5000, 'a blocking query');
+      expect(registry.held[0]!.aborted).toBe(false);
+      directory.stop();
+      expect(registry.held[0]!.aborted).toBe(true);
+    },
+  );
 });

@@ -8,7 +8,10 @@ import { waitFor } from '@lizards/testkit';
 
 describe('normalizeRequestTarget', () => {
   it('when the path is clean, then it is kept (duplicate slashes collapsed) with its raw query', () => {
-    expect(normalizeRequestTarget('/prices/AAPL?from=1&x=%2F')).toEqual({ path: '/prices/AAPL', query: 'from=1&x=%2F' });
+    expect(normalizeRequestTarget('/prices/AAPL?from=1&x=%2F')).toEqual({
+      path: '/prices/AAPL',
+      query: 'from=1&x=%2F',
+    });
     expect(normalizeRequestTarget('/prices//AAPL/')).toEqual({ path: '/prices/AAPL/', query: '' });
     expect(normalizeRequestTarget('/prices/BRK%20B')).toEqual({ path: '/prices/BRK%20B', query: '' });
   });
@@ -27,7 +30,9 @@ describe('normalizeRequestTarget', () => {
     'http://127.0.0.1:1/admin',
     '*',
   ])('when the target is %s, then it is refused', (target) => {
-    expect(() => normalizeRequestTarget(target)).toThrow(expect.objectContaining({ code: 'LZ_ERR_GATEWAY_UNSAFE_PATH', statusCode: 400 }));
+    expect(() => normalizeRequestTarget(target)).toThrow(
+      expect.objectContaining({ code: 'LZ_ERR_GATEWAY_UNSAFE_PATH', statusCode: 400 }),
+    );
   });
 });
 
@@ -44,8 +49,12 @@ describe('requests that must not reach anything but their route', () => {
     ingestion = await startUpstream({ id: 'ingest', registryUrl: registry.url, serviceId: 'ingestion' });
     gateway = await startGateway({ REGISTRY_URL: registry.url });
     await waitFor(
-      () => gateway.app.gateway.directory.instances('provider').length === 1 && gateway.app.gateway.directory.instances('ingestion').length === 1,
-      10_000, 'both services');
+      () =>
+        gateway.app.gateway.directory.instances('provider').length === 1 &&
+        gateway.app.gateway.directory.instances('ingestion').length === 1,
+      10_000,
+      'both services',
+    );
   });
 
   afterAll(async () => {
@@ -75,7 +84,10 @@ describe('requests that must not reach anything but their route', () => {
   });
 
   it('when the request target is in absolute form naming another host, then it is not proxied there', async () => {
-    const res = await rawRequest(gateway.port, `GET http://${ingestion.address}/admin HTTP/1.1\r\nHost: ${ingestion.address}\r\nConnection: close`);
+    const res = await rawRequest(
+      gateway.port,
+      `GET http://${ingestion.address}/admin HTTP/1.1\r\nHost: ${ingestion.address}\r\nConnection: close`,
+    );
     expect([400, 404]).toContain(res.status);
     expect(adminHits()).toBe(0);
   });
@@ -84,7 +96,8 @@ describe('requests that must not reach anything but their route', () => {
     const before = ingestion.totalHits();
     const res = await rawRequest(
       gateway.port,
-      `GET /prices/AAPL?cc=no-store HTTP/1.1\r\nHost: ${ingestion.address}\r\nX-Forwarded-Host: ${ingestion.address}\r\nConnection: close`,
+      `GET /prices/AAPL?cc=no-store HTTP/1.1\r\nHost: ${ingestion.address}\r\n` +
+        `X-Forwarded-Host: ${ingestion.address}\r\nConnection: close`,
     );
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({ instance: 'prov', url: '/prices/AAPL?cc=no-store' });
@@ -98,7 +111,10 @@ describe('requests that must not reach anything but their route', () => {
   });
 
   it('when the path has duplicate slashes, then the upstream gets the normalised path', async () => {
-    const res = await rawRequest(gateway.port, 'GET /prices//MSFT?cc=no-store HTTP/1.1\r\nHost: localhost\r\nConnection: close');
+    const res = await rawRequest(
+      gateway.port,
+      'GET /prices//MSFT?cc=no-store HTTP/1.1\r\nHost: localhost\r\nConnection: close',
+    );
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({ url: '/prices/MSFT?cc=no-store' });
   });

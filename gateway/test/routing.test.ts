@@ -28,8 +28,16 @@ describe('route table', () => {
         { path: '/symbols', disabled: true },
       ]),
     );
-    expect(table.find((r) => r.path === '/prices/*')).toMatchObject({ service: 'provider', timeoutMs: 500, cacheTtlMs: 0 });
-    expect(table.find((r) => r.path === '/extra/*')).toMatchObject({ service: 'extra', timeoutMs: 10_000, rateLimitGroup: 'default' });
+    expect(table.find((r) => r.path === '/prices/*')).toMatchObject({
+      service: 'provider',
+      timeoutMs: 500,
+      cacheTtlMs: 0,
+    });
+    expect(table.find((r) => r.path === '/extra/*')).toMatchObject({
+      service: 'extra',
+      timeoutMs: 10_000,
+      rateLimitGroup: 'default',
+    });
     expect(table.find((r) => r.path === '/symbols')).toBeUndefined();
   });
 
@@ -40,7 +48,9 @@ describe('route table', () => {
     ['bad path', JSON.stringify([{ path: '/a/../b', methods: ['GET'], service: 'x' }])],
     ['websocket POST', JSON.stringify([{ path: '/ws', methods: ['POST'] }])],
   ])('when GATEWAY_ROUTES has a %s, then it is refused at start', (_what, json) => {
-    expect(() => buildRouteTable(defaults, json)).toThrow(expect.objectContaining({ code: 'LZ_ERR_GATEWAY_ROUTE_TABLE' }));
+    expect(() => buildRouteTable(defaults, json)).toThrow(
+      expect.objectContaining({ code: 'LZ_ERR_GATEWAY_ROUTE_TABLE' }),
+    );
   });
 
   it('when a path is checked against a route, then exact routes match exactly and prefixes their subtree', () => {
@@ -74,14 +84,23 @@ describe('the gateway own endpoints and routing answers', () => {
   it('when a path has no route, then 404 JSON', async () => {
     const res = await request(`${gateway.url}/nothing/here`);
     expect(res.statusCode).toBe(404);
-    expect(await res.body.json()).toEqual({ error: 'Not Found', message: 'No route GET /nothing/here', code: 'LZ_ERR_GATEWAY_NO_ROUTE' });
+    expect(await res.body.json()).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      code: 'LZ_ERR_GATEWAY_NO_ROUTE',
+      message: 'No route GET /nothing/here',
+    });
   });
 
   it('when the service of a route has no live instance, then 503 JSON with Retry-After', async () => {
     const res = await request(`${gateway.url}/sources`);
     expect(res.statusCode).toBe(503);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
-    expect(await res.body.json()).toMatchObject({ error: 'Service Unavailable', message: 'No live instance of service ingestion', code: 'LZ_ERR_GATEWAY_NO_INSTANCE' });
+    expect(await res.body.json()).toMatchObject({
+      error: 'Service Unavailable',
+      message: 'No live instance of service ingestion',
+      code: 'LZ_ERR_GATEWAY_NO_INSTANCE',
+    });
   });
 
   it('when HEAD is sent to a GET route, then it is proxied as HEAD: headers, no body', async () => {
@@ -93,38 +112,59 @@ describe('the gateway own endpoints and routing answers', () => {
     expect(upstream.hits.get('/prices/HEADED')).toBe(before + 1);
   });
 
-  it('when /health and /ready are asked, then the gateway is healthy and ready with the registry reachable', async () => {
-    expect((await request(`${gateway.url}/health`)).statusCode).toBe(200);
-    const ready = await request(`${gateway.url}/ready`);
-    expect(ready.statusCode).toBe(200);
-    expect(await ready.body.json()).toEqual({ status: 'ready', checks: { registry: 'ok' } });
-  });
+  it(
+    'when /health and /ready are asked, then the gateway ' + 'is healthy and ready with the registry reachable',
+    async () => {
+      expect((await request(`${gateway.url}/health`)).statusCode).toBe(200);
+      const ready = await request(`${gateway.adminUrl}/ready`);
+      expect(ready.statusCode).toBe(200);
+      expect(await ready.body.json()).toEqual({ status: 'ready', checks: { registry: 'ok' } });
+    },
+  );
 
-  it('when traffic has passed, then /metrics has requests by route/status/upstream, latency, cache, breaker and WS series', async () => {
-    await (await request(`${gateway.url}/prices/AAPL`)).body.dump();
-    await (await request(`${gateway.url}/prices/AAPL`)).body.dump();
-    const text = await (await request(`${gateway.url}/metrics`)).body.text();
-    expect(text).toContain(`gateway_requests_total{route="/prices/*",method="GET",status="200",upstream="${upstream.address}",service="gateway"} 1`);
-    expect(text).toContain('gateway_requests_total{route="/prices/*",method="GET",status="200",upstream="cache",service="gateway"} 1');
-    expect(text).toMatch(/gateway_upstream_duration_seconds_count\{[^}]*upstream_service="provider"[^}]*outcome="ok"[^}]*\} \d+/);
-    expect(text).toMatch(/gateway_cache_lookups_total\{result="hit",service="gateway"\} 1/);
-    expect(text).toMatch(/gateway_cache_lookups_total\{result="miss",service="gateway"\} \d+/);
-    expect(text).toContain(`gateway_breaker_state{upstream_service="provider",upstream="${upstream.address}",service="gateway"} 0`);
-    expect(text).toContain('gateway_upstream_instances{upstream_service="provider",service="gateway"} 1');
-    expect(text).toContain('gateway_ws_connections{service="gateway"} 0');
-    expect(text).toContain('gateway_rate_limited_total');
-  });
+  it(
+    'when traffic has passed, then /metrics has requests by route/status/upstream, latency, cache, breaker and ' +
+      'WS series',
+    async () => {
+      await (await request(`${gateway.url}/prices/AAPL`)).body.dump();
+      await (await request(`${gateway.url}/prices/AAPL`)).body.dump();
+      const text = await (await request(`${gateway.adminUrl}/metrics`)).body.text();
+      expect(text).toContain(
+        'gateway_requests_total{route="/prices/*",method="GET",status="200",' +
+          `upstream="${upstream.address}",service="gateway"} 1`,
+      );
+      expect(text).toContain(
+        'gateway_requests_total{route="/prices/*",method="GET",status="200",upstream="cache",service="gateway"} 1',
+      );
+      expect(text).toMatch(
+        /gateway_upstream_duration_seconds_count\{[^}]*upstream_service="provider"[^}]*outcome="ok"[^}]*\} \d+/,
+      );
+      expect(text).toMatch(/gateway_cache_lookups_total\{result="hit",service="gateway"\} 1/);
+      expect(text).toMatch(/gateway_cache_lookups_total\{result="miss",service="gateway"\} \d+/);
+      expect(text).toContain(
+        `gateway_breaker_state{upstream_service="provider",upstream="${upstream.address}",service="gateway"} 0`,
+      );
+      expect(text).toContain('gateway_upstream_instances{upstream_service="provider",service="gateway"} 1');
+      expect(text).toContain('gateway_ws_connections{service="gateway"} 0');
+      expect(text).toContain('gateway_rate_limited_total');
+    },
+  );
 
   it('when the OpenAPI document is fetched, then it describes every public route', async () => {
-    const res = await request(`${gateway.url}/docs/openapi.json`);
+    const res = await request(`${gateway.url}/docs/json`);
     expect(res.statusCode).toBe(200);
-    const doc = (await res.body.json()) as { openapi: string; paths: Record<string, Record<string, { summary?: string }>> };
+    const doc = (await res.body.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { summary?: string }>>;
+    };
     expect(doc.openapi).toMatch(/^3\./);
     const paths = Object.keys(doc.paths);
     for (const p of ['/session', '/symbols', '/ws', '/sources', '/sources/status']) expect(paths).toContain(p);
-    expect(paths.some((p) => p.startsWith('/prices/'))).toBe(true);
+    expect(paths).toEqual(
+      expect.arrayContaining(['/prices/{symbol}', '/prices/{symbol}/history', '/prices/{symbol}/candles']),
+    );
     expect(doc.paths['/session']!.post!.summary).toContain('websocket_url');
-    expect(paths).not.toContain('/docs/openapi.json');
+    expect(paths.filter((p) => p.startsWith('/docs'))).toEqual([]);
   });
 });
 

@@ -20,7 +20,9 @@ class Client {
 
   constructor(url: string, headers: Record<string, string> = {}) {
     this.socket = new WebSocket(url, { headers });
-    this.socket.on('message', (data: Buffer, binary) => this.frames.push({ binary, text: binary ? data.toString('hex') : data.toString() }));
+    this.socket.on('message', (data: Buffer, binary) =>
+      this.frames.push({ binary, text: binary ? data.toString('hex') : data.toString() }),
+    );
     this.socket.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
@@ -79,34 +81,54 @@ describe('WebSocket /ws through the gateway', () => {
     await registry?.close();
   });
 
-  it('when subscribe / unsubscribe / a binary frame are sent, then the frames are exactly those of a direct connection', async () => {
-    const direct = await converse(`ws://${upstream.address}`);
-    const proxied = await converse(wsBase);
-    // The greeting tells what the provider saw of the client: the gateway adds X-Forwarded-For.
-    expect(JSON.parse(proxied[0]!.text)).toMatchObject({ type: 'hello', origin: 'http://dashboard.example', forwardedFor: '127.0.0.1' });
-    expect(proxied.slice(1)).toEqual(direct.slice(1));
-    expect(proxied.slice(1).map((f) => (f.binary ? 'binary' : JSON.parse(f.text).type))).toEqual([
-      'error', 'subscribed', 'price_update', 'unsubscribed', 'binary',
-    ]);
-    expect(JSON.parse(proxied[3]!.text)).toEqual({
-      type: 'price_update',
-      data: { AAPL: { price: 150.23, timestamp: '2024-09-14T12:34:56Z' }, TSLA: { price: 251.1, timestamp: '2024-09-14T12:34:56Z' } },
-      cursor: '42',
-    });
-    expect(proxied[5]).toEqual({ binary: true, text: '010203fe' });
-  });
+  it(
+    'when subscribe / unsubscribe / a binary frame are sent, then the frames are exactly those of a direct ' +
+      'connection',
+    async () => {
+      const direct = await converse(`ws://${upstream.address}`);
+      const proxied = await converse(wsBase);
+      // The greeting tells what the provider saw of the client: the gateway adds X-Forwarded-For.
+      expect(JSON.parse(proxied[0]!.text)).toMatchObject({
+        type: 'hello',
+        origin: 'http://dashboard.example',
+        forwardedFor: '127.0.0.1',
+      });
+      expect(proxied.slice(1)).toEqual(direct.slice(1));
+      expect(proxied.slice(1).map((f) => (f.binary ? 'binary' : JSON.parse(f.text).type))).toEqual([
+        'error',
+        'subscribed',
+        'price_update',
+        'unsubscribed',
+        'binary',
+      ]);
+      expect(JSON.parse(proxied[3]!.text)).toEqual({
+        type: 'price_update',
+        data: {
+          AAPL: { price: 150.23, timestamp: '2024-09-14T12:34:56Z' },
+          TSLA: { price: 251.1, timestamp: '2024-09-14T12:34:56Z' },
+        },
+        cursor: '42',
+      });
+      expect(proxied[5]).toEqual({ binary: true, text: '010203fe' });
+    },
+  );
 
   it('when the client closes, then the upstream socket is closed with the same code and reason', async () => {
     const client = new Client(`${wsBase}/ws?token=good`);
     await client.opened;
     await client.next(1);
-    const metrics = await (await request(`${gateway.url}/metrics`)).body.text();
+    const metrics = await (await request(`${gateway.adminUrl}/metrics`)).body.text();
     expect(metricValue(metrics, 'gateway_ws_connections')).toBe(1);
     const before = upstream.wsCloses.length;
     client.socket.close(4001, 'client bye');
     await waitFor(() => upstream.wsCloses.length > before, 10_000, 'upstream close');
     expect(upstream.wsCloses.at(-1)).toEqual({ code: 4001, reason: 'client bye' });
-    await waitFor(async () => metricValue(await (await request(`${gateway.url}/metrics`)).body.text(), 'gateway_ws_connections') === 0, 10_000, 'gauge back to 0');
+    await waitFor(
+      async () =>
+        metricValue(await (await request(`${gateway.adminUrl}/metrics`)).body.text(), 'gateway_ws_connections') === 0,
+      10_000,
+      'gauge back to 0',
+    );
   });
 
   it('when the upstream closes, then the client socket is closed with the same code and reason', async () => {
@@ -117,28 +139,36 @@ describe('WebSocket /ws through the gateway', () => {
     expect(await client.closedWith()).toEqual({ code: 4002, reason: 'server bye' });
   });
 
-  it('when a client frame is larger than WS_MAX_PAYLOAD, then the gateway closes the client with 1009, the upstream socket is closed, and new sockets still work', async () => {
-    for (let i = 0; i < 5; i++) {
+  it(
+    'when a client frame is larger than WS_MAX_PAYLOAD, then the gateway closes the client with 1009, the ' +
+      'upstream socket is closed, and new sockets still work',
+    async () => {
+      for (let i = 0; i < 5; i++) {
+        const client = new Client(`${wsBase}/ws?token=good`);
+        await client.opened;
+        await client.next(1);
+        const before = upstream.wsCloses.length;
+        client.socket.send('x'.repeat(65_537 + i * 50_000));
+        expect((await client.closedWith()).code).toBe(1009);
+        await waitFor(() => upstream.wsCloses.length > before, 10_000, 'upstream close');
+      }
       const client = new Client(`${wsBase}/ws?token=good`);
       await client.opened;
-      await client.next(1);
-      const before = upstream.wsCloses.length;
-      client.socket.send('x'.repeat(65_537 + i * 50_000));
-      expect((await client.closedWith()).code).toBe(1009);
-      await waitFor(() => upstream.wsCloses.length > before, 10_000, 'upstream close');
-    }
-    const client = new Client(`${wsBase}/ws?token=good`);
-    await client.opened;
-    expect(JSON.parse((await client.next(1))[0]!.text)).toMatchObject({ type: 'hello' });
-    client.socket.close(1000);
-  });
+      expect(JSON.parse((await client.next(1))[0]!.text)).toMatchObject({ type: 'hello' });
+      client.socket.close(1000);
+    },
+  );
 
   it('when the provider instance registered an IPv6 address, then the socket is proxied to it', async () => {
     const registry6 = await startRegistry({ leaseTtlMs: 1500 });
     const upstream6 = await startUpstream({ id: 'p6', registryUrl: registry6.url, host: '::1' });
     const gateway6 = await startGateway({ REGISTRY_URL: registry6.url });
     try {
-      await waitFor(() => gateway6.app.gateway.directory.instances('provider').length === 1, 10_000, 'the IPv6 instance');
+      await waitFor(
+        () => gateway6.app.gateway.directory.instances('provider').length === 1,
+        10_000,
+        'the IPv6 instance',
+      );
       const client = new Client(`${gateway6.url.replace('http', 'ws')}/ws?token=good`);
       await client.opened;
       expect(JSON.parse((await client.next(1))[0]!.text)).toMatchObject({ type: 'hello' });
@@ -169,7 +199,12 @@ describe('WebSocket /ws through the gateway', () => {
   it('when /ws is requested without an upgrade, then 426', async () => {
     const res = await request(`${gateway.url}/ws`);
     expect(res.statusCode).toBe(426);
-    expect(await res.body.json()).toMatchObject({ error: 'Upgrade Required' });
+    expect(res.headers.upgrade).toBe('websocket');
+    expect(await res.body.json()).toMatchObject({
+      statusCode: 426,
+      error: 'Upgrade Required',
+      code: 'LZ_ERR_GATEWAY_UPGRADE_REQUIRED',
+    });
   });
 
   it('when the provider instance dies, then the client socket is closed with 1012 so it reconnects', async () => {
@@ -181,7 +216,11 @@ describe('WebSocket /ws through the gateway', () => {
   });
 
   it('when no provider instance is live, then the upgrade is answered 503 with Retry-After', async () => {
-    await waitFor(() => gateway.app.gateway.balancer.pick('provider').upstream === undefined, 10_000, 'no usable instance');
+    await waitFor(
+      () => gateway.app.gateway.balancer.pick('provider').upstream === undefined,
+      10_000,
+      'no usable instance',
+    );
     const answer = await new Promise<{ status: number; retryAfter: string | undefined }>((resolve) => {
       const ws = new WebSocket(`${wsBase}/ws?token=good`);
       ws.once('unexpected-response', (_req, res) => {

@@ -19,14 +19,22 @@ function seconds(value: string | true | undefined): number | undefined {
 }
 
 /**
- * How long a shared cache may keep a response, in ms (0 = not at all): `no-store`, `private`, `no-cache`,
- * Set-Cookie, Vary and non-200 statuses are never kept; otherwise `s-maxage`, then `max-age`, then the route default.
+ * Whether a response may reach clients other than the one that asked (from the cache, or by joining its fetch):
+ * not with Set-Cookie or Vary, nor with Cache-Control `no-store`, `private` or `no-cache`.
+ */
+export function shareable(headers: HeaderMap): boolean {
+  if (headers['set-cookie'] !== undefined || headers.vary !== undefined) return false;
+  const cc = directives(headerValue(headers['cache-control']));
+  return !(cc.has('no-store') || cc.has('private') || cc.has('no-cache'));
+}
+
+/**
+ * How long a shared cache may keep a response, in ms (0 = not at all): responses that are not `shareable` and
+ * non-200 statuses are never kept; otherwise `s-maxage`, then `max-age`, then the route default.
  */
 export function cacheTtlMs(status: number, headers: HeaderMap, routeDefaultMs: number): number {
-  if (status !== 200) return 0;
-  if (headers['set-cookie'] !== undefined || headers.vary !== undefined) return 0;
+  if (status !== 200 || !shareable(headers)) return 0;
   const cc = directives(headerValue(headers['cache-control']));
-  if (cc.has('no-store') || cc.has('private') || cc.has('no-cache')) return 0;
   const shared = seconds(cc.get('s-maxage'));
   if (shared !== undefined) return shared * 1000;
   const max = seconds(cc.get('max-age'));
@@ -36,7 +44,9 @@ export function cacheTtlMs(status: number, headers: HeaderMap, routeDefaultMs: n
 
 /** Cache key: method, normalised path and the query with its parameters sorted. */
 export function cacheKey(method: string, path: string, query: string): string {
-  const params = [...new URLSearchParams(query)].sort(([ak, av], [bk, bv]) => (ak === bk ? (av < bv ? -1 : av > bv ? 1 : 0) : ak < bk ? -1 : 1));
+  const params = [...new URLSearchParams(query)].sort(([ak, av], [bk, bv]) =>
+    ak === bk ? (av < bv ? -1 : av > bv ? 1 : 0) : ak < bk ? -1 : 1,
+  );
   const normalized = new URLSearchParams(params).toString();
   return `${method} ${path}${normalized ? `?${normalized}` : ''}`;
 }

@@ -16,7 +16,10 @@ const HOP_BY_HOP = new Set([
 ]);
 
 // The usual Connection values, parsed once rather than per request.
-const USUAL_TOKENS = new Map([['keep-alive', new Set(['keep-alive'])], ['close', new Set(['close'])]]);
+const USUAL_TOKENS = new Map([
+  ['keep-alive', new Set(['keep-alive'])],
+  ['close', new Set(['close'])],
+]);
 
 function connectionTokens(value: string | string[]): ReadonlySet<string> {
   const usual = typeof value === 'string' ? USUAL_TOKENS.get(value) : undefined;

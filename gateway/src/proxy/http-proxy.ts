@@ -1,10 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { noInstance, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js';
+import { UpstreamTimeoutError } from '@lizards/lib';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { RouteEntry } from '../routes/route-table.js';
 import type { Balancer, Upstream } from '../upstreams/balancer.js';
 import type { HeaderMap } from './hop-by-hop.js';
+import { ResponseRelay } from './response-relay.js';
+import { tryInstances } from './try-instances.js';
 
 export interface ProxyRequest {
   route: RouteEntry;
@@ -22,7 +24,16 @@ export interface ProxyResponse {
   upstream: Upstream;
 }
 
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL', 'EAI_AGAIN']);
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EADDRNOTAVAIL',
+  'EAI_AGAIN',
+  'LZ_ERR_GATEWAY_UPSTREAM_REFUSED',
+]);
 const SOCKET_ERRORS = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
 const TIMEOUT_ERRORS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const IDEMPOTENT = new Set(['GET', 'HEAD']);
@@ -33,15 +44,25 @@ function codeOf(err: unknown): string {
 }
 
 /** One attempt on one instance; `answered` is called when the upstream's response headers arrive. */
-type Attempt<T> = (upstream: Upstream, options: Dispatcher.RequestOptions, answered: (status: number) => void) => Promise<T>;
+type Attempt<T> = (
+  upstream: Upstream,
+  options: Dispatcher.RequestOptions,
+  answered: (status: number) => void,
+) => Promise<T>;
 
 /**
- * Sends a request to an instance picked by the balancer. A request that could not connect is retried once on
- * another instance (it was never sent); an idempotent one also after its connection broke. A non-idempotent
- * request is never retried once it may have reached the upstream. Errors, timeouts and 5xx feed the breaker.
- * An error after the response headers arrived (the response has begun) is passed on as it is.
+ * Sends a request to instances picked by the balancer (`tryInstances`). A request that could not connect is retried
+ * once on another instance (it was never sent); an idempotent one also after its connection broke. A non-idempotent
+ * request is never retried once it may have reached the upstream. A timeout is not retried. When no instance tried
+ * could be reached (and the request had no effect) the answer is 503 with Retry-After.
  */
-async function withRetries<T>(req: ProxyRequest, balancer: Balancer, metrics: GatewayMetrics, retryAfterMs: number, attempt: Attempt<T>): Promise<T> {
+function withRetries<T>(
+  req: ProxyRequest,
+  balancer: Balancer,
+  metrics: GatewayMetrics,
+  retryAfterMs: number,
+  attempt: Attempt<T>,
+): Promise<T> {
   const serviceId = req.route.service;
   const options: Dispatcher.RequestOptions = {
     method: req.method as Dispatcher.HttpMethod,
@@ -51,44 +72,40 @@ async function withRetries<T>(req: ProxyRequest, balancer: Balancer, metrics: Ga
     headersTimeout: req.route.timeoutMs,
     bodyTimeout: req.route.timeoutMs,
   };
-  let tried: Set<string> | undefined;
-  let lastError: unknown;
-  for (let i = 0; i < 2; i++) {
-    const pick = balancer.pick(serviceId, tried);
-    if (!pick.upstream) {
-      if (lastError) break;
-      throw noInstance(serviceId, pick.reason === 'all-open' ? pick.retryAfterMs : retryAfterMs);
-    }
-    const upstream = pick.upstream;
-    if (i > 0) metrics.retries.inc({ upstream_service: serviceId });
-    const started = performance.now();
-    let headersArrived = false;
-    const answered = (status: number) => {
-      headersArrived = true;
-      const failed = status >= 500;
-      if (failed) upstream.breaker.failure();
-      else upstream.breaker.success();
-      metrics.upstreamDuration.observe({ upstream_service: serviceId, upstream: upstream.address, outcome: failed ? '5xx' : 'ok' }, (performance.now() - started) / 1000);
-    };
-    try {
-      return await attempt(upstream, options, answered);
-    } catch (err) {
-      if (headersArrived) throw err;
-      const code = codeOf(err);
-      upstream.breaker.failure();
-      metrics.upstreamDuration.observe({ upstream_service: serviceId, upstream: upstream.address, outcome: TIMEOUT_ERRORS.has(code) ? 'timeout' : 'error' }, (performance.now() - started) / 1000);
-      if (TIMEOUT_ERRORS.has(code)) throw new UpstreamTimeoutError(serviceId, req.route.timeoutMs, { cause: err });
-      lastError = err;
-      (tried ??= new Set()).add(upstream.instanceId);
-      const retriable = CONNECT_ERRORS.has(code) || (IDEMPOTENT.has(req.method) && SOCKET_ERRORS.has(code));
-      if (!retriable) break;
-    }
-  }
-  throw new UpstreamUnavailableError(serviceId, (lastError as Error)?.message ?? 'no other instance', { cause: lastError });
+  let started = 0;
+  const observe = (upstream: Upstream, outcome: string) => {
+    const labels = { upstream_service: serviceId, upstream: upstream.address, outcome };
+    metrics.upstreamDuration.observe(labels, (performance.now() - started) / 1000);
+  };
+  return tryInstances(
+    { serviceId, balancer, metrics, retryAfterMs },
+    {
+      run: (upstream, answered) => {
+        started = performance.now();
+        return attempt(upstream, options, (status) => {
+          answered(status);
+          observe(upstream, status >= 500 ? '5xx' : 'ok');
+        });
+      },
+      retriable: (err, upstream) => {
+        const code = codeOf(err);
+        observe(upstream, TIMEOUT_ERRORS.has(code) ? 'timeout' : 'error');
+        if (TIMEOUT_ERRORS.has(code)) throw new UpstreamTimeoutError(serviceId, req.route.timeoutMs, { cause: err });
+        return CONNECT_ERRORS.has(code) || (IDEMPOTENT.has(req.method) && SOCKET_ERRORS.has(code));
+      },
+      // A refused upstream address (outside UPSTREAM_ALLOW) is a failure of the route, not an outage.
+      unreachable: (err) => codeOf(err) !== 'LZ_ERR_GATEWAY_UPSTREAM_REFUSED',
+    },
+  );
 }
 
 /** Sends the request (see `withRetries`); resolves at the response headers, with the body as a stream. */
-export function proxyRequest(req: ProxyRequest, balancer: Balancer, metrics: GatewayMetrics, retryAfterMs: number): Promise<ProxyResponse> {
+export function proxyRequest(
+  req: ProxyRequest,
+  balancer: Balancer,
+  metrics: GatewayMetrics,
+  retryAfterMs: number,
+): Promise<ProxyResponse> {
   return withRetries(req, balancer, metrics, retryAfterMs, async (upstream, options, answered) => {
     const res = await upstream.dispatcher.request(options);
     answered(res.statusCode);
@@ -96,20 +113,35 @@ export function proxyRequest(req: ProxyRequest, balancer: Balancer, metrics: Gat
   });
 }
 
-/** Where a streamed response goes: called once with the upstream's status and headers, returns the writable for the body. */
+/**
+ * Where a streamed response goes: called once with the upstream's status and headers, returns the writable for the
+ * body.
+ */
 export type ResponseTarget = (upstream: Upstream, status: number, headers: HeaderMap) => Writable;
 
 /**
  * Sends the request (see `withRetries`) and writes the response body into the writable `respond` returns at the
- * headers (undici's `stream`: no intermediate body stream, back-pressure from the writable). Resolves when the body
+ * headers (a `ResponseRelay`: no intermediate body stream, back-pressure from the writable). Resolves when the body
  * has been written; rejects with the upstream error as `withRetries` does, also after the headers (then `respond`
  * has been called and its writable destroyed).
  */
-export function proxyStream(req: ProxyRequest, balancer: Balancer, metrics: GatewayMetrics, retryAfterMs: number, respond: ResponseTarget): Promise<void> {
-  return withRetries(req, balancer, metrics, retryAfterMs, async (upstream, options, answered) => {
-    await upstream.dispatcher.stream(options, ({ statusCode, headers }) => {
-      answered(statusCode);
-      return respond(upstream, statusCode, headers);
-    });
-  });
+export function proxyStream(
+  req: ProxyRequest,
+  balancer: Balancer,
+  metrics: GatewayMetrics,
+  retryAfterMs: number,
+  respond: ResponseTarget,
+): Promise<void> {
+  return withRetries(
+    req,
+    balancer,
+    metrics,
+    retryAfterMs,
+    (upstream, options, answered) =>
+      new Promise<void>((resolve, reject) => {
+        const target = (status: number, headers: HeaderMap) => respond(upstream, status, headers);
+        const settle = (err: Error | null) => (err ? reject(err) : resolve());
+        upstream.dispatcher.dispatch(options, new ResponseRelay(answered, target, settle));
+      }),
+  );
 }

@@ -1,8 +1,14 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, onResponseHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  onResponseHookHandler,
+} from 'fastify';
+import { ErrorBody, GatewayNoRouteError, UpgradeRequiredError, withHeaders } from '@lizards/lib';
 import type { CacheLayer } from '../cache/cache-layer.js';
 import { cacheKey } from '../cache/cache-policy.js';
-import { NoRouteError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { normalizeRequestTarget } from '../routes/path-safety.js';
 import { routeCovers, type RouteEntry } from '../routes/route-table.js';
@@ -28,25 +34,21 @@ export interface ProxyRoutesOptions {
   directory: InstanceDirectory;
   cacheLayer: CacheLayer;
   metrics: GatewayMetrics;
-  trustProxy: boolean;
   /** Retry-After for "no live instance" answers. */
   retryAfterMs: number;
   /** How long the very first request for a service waits for the registry's first answer. */
   firstLookupWaitMs: number;
 }
 
-const ErrorReply = {
-  type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } },
-  required: ['error', 'message'],
-} as const;
-
 function routeSchema(route: RouteEntry) {
-  const described = (description: string) => ({ description, ...ErrorReply });
+  const described = (description: string) => ({ description, ...ErrorBody });
   return {
     summary: route.summary || undefined,
     tags: [route.service],
-    description: `Proxied to service \`${route.service}\`${route.cacheable ? `; cached (default TTL ${route.cacheTtlMs} ms, upstream Cache-Control wins)` : ''}; rate-limit group \`${route.rateLimitGroup}\`.`,
+    description:
+      `Proxied to service \`${route.service}\`` +
+      (route.cacheable ? `; cached (default TTL ${route.cacheTtlMs} ms, upstream Cache-Control wins)` : '') +
+      `; rate-limit group \`${route.rateLimitGroup}\`.`,
     response: {
       400: described('Unsafe path'),
       404: described('No such route'),
@@ -77,7 +79,7 @@ function responseHeaders(reply: FastifyReply, status: number, upstream: HeaderMa
 
 /** The configured public routes, each proxied to an instance of its service; nothing else is reachable. */
 export async function proxyRoutes(app: FastifyInstance, opts: ProxyRoutesOptions): Promise<void> {
-  const { balancer, directory, cacheLayer, metrics, trustProxy } = opts;
+  const { balancer, directory, cacheLayer, metrics } = opts;
   app.decorateRequest('gatewayTarget', null as unknown as { path: string; query: string });
   app.decorateRequest('gatewayUpstream', undefined);
 
@@ -87,34 +89,44 @@ export async function proxyRoutes(app: FastifyInstance, opts: ProxyRoutesOptions
 
   // Hooks per route, in callback style: the route is known when it is registered (nothing to look up per request)
   // and no promise is made per hook.
-  const checkTarget = (route: RouteEntry): onRequestHookHandler => (request, _reply, done) => {
-    let target: { path: string; query: string };
-    try {
-      target = normalizeRequestTarget(request.url);
-    } catch (err) {
-      return done(err as Error);
-    }
-    if (!routeCovers(route, target.path)) return done(new NoRouteError(request.method, target.path));
-    request.gatewayTarget = target;
-    done();
-  };
-  const countRequest = (route: RouteEntry): onResponseHookHandler => (request, reply, done) => {
-    metrics.requests.inc({ route: route.path, method: request.method, status: String(reply.statusCode), upstream: request.gatewayUpstream ?? 'none' });
-    done();
-  };
+  const checkTarget =
+    (route: RouteEntry): onRequestHookHandler =>
+    (request, _reply, done) => {
+      let target: { path: string; query: string };
+      try {
+        target = normalizeRequestTarget(request.url);
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (!routeCovers(route, target.path)) return done(new GatewayNoRouteError(request.method, target.path));
+      request.gatewayTarget = target;
+      done();
+    };
+  const countRequest =
+    (route: RouteEntry): onResponseHookHandler =>
+    (request, reply, done) => {
+      metrics.requests.inc({
+        route: route.path,
+        method: request.method,
+        status: String(reply.statusCode),
+        upstream: request.gatewayUpstream ?? 'none',
+      });
+      done();
+    };
 
   for (const route of opts.routes) {
     const settle = async () => directory.settled(route.service, opts.firstLookupWaitMs);
     if (route.websocket) {
-      const wsOpts: WsProxyOptions = { route, balancer, metrics, trustProxy, retryAfterMs: opts.retryAfterMs };
+      const wsOpts: WsProxyOptions = { route, balancer, metrics, retryAfterMs: opts.retryAfterMs };
       app.route({
         method: 'GET',
         url: route.path,
         schema: { ...routeSchema(route), hide: false },
         onRequest: [checkTarget(route), app.rateLimitHook(route.rateLimitGroup)],
         preHandler: [settle, openUpstream(wsOpts)],
-        handler: async (_request, reply) =>
-          reply.code(426).header('upgrade', 'websocket').send({ error: 'Upgrade Required', message: `${route.path} is a WebSocket endpoint` }),
+        handler: async () => {
+          throw withHeaders(new UpgradeRequiredError(route.path), { upgrade: 'websocket' });
+        },
         wsHandler: relaySockets(wsOpts),
       });
       continue;
@@ -127,19 +139,20 @@ export async function proxyRoutes(app: FastifyInstance, opts: ProxyRoutesOptions
         route,
         method: request.method,
         pathAndQuery: `${path}${query ? `?${query}` : ''}`,
-        headers: forwardedRequestHeaders(request, trustProxy),
+        headers: forwardedRequestHeaders(request),
         body: Buffer.isBuffer(request.body) ? request.body : undefined,
       };
 
       // Requests carrying credentials may get personal answers: never shared through the cache.
-      const cacheable = route.cacheable && request.method === 'GET' && !request.headers.authorization && !request.headers.cookie;
+      const cacheable =
+        route.cacheable && request.method === 'GET' && !request.headers.authorization && !request.headers.cookie;
       if (cacheable) {
         const fetchUpstream = () => proxyRequest(upstreamRequest, balancer, metrics, opts.retryAfterMs);
         const outcome = await cacheLayer.fetch(cacheKey('GET', path, query), route.cacheTtlMs, fetchUpstream);
         request.gatewayUpstream = outcome.upstream ?? 'cache';
-        reply.code(outcome.response.status).headers(outcome.response.headers).header('x-cache', outcome.xCache);
-        if (outcome.xCache === 'HIT') reply.header('age', Math.max(0, Math.floor((Date.now() - outcome.response.storedAt) / 1000)));
-        return reply.send(outcome.response.body);
+        reply.code(outcome.status).headers(outcome.headers).header('x-cache', outcome.xCache);
+        if (outcome.ageS !== undefined) reply.header('age', outcome.ageS);
+        return reply.send(outcome.body);
       }
 
       // Uncached: the upstream body is written straight into the client's response, which is taken over from
@@ -154,7 +167,8 @@ export async function proxyRoutes(app: FastifyInstance, opts: ProxyRoutesOptions
       } catch (err) {
         if (!reply.sent) throw err;
         // The response had begun: the client sees it cut short, as with any streamed body that fails.
-        if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') request.log.info('client closed the connection before the response ended');
+        if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE')
+          request.log.info('client closed the connection before the response ended');
         else request.log.warn({ err }, 'upstream response failed after its headers were sent');
       }
     };

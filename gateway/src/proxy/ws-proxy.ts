@@ -1,13 +1,14 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import WebSocket, { type RawData } from 'ws';
-import { noInstance, UpstreamUnavailableError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { RouteEntry } from '../routes/route-table.js';
 import type { Balancer, Upstream } from '../upstreams/balancer.js';
 import { forwardedRequestHeaders } from './forwarded-headers.js';
 import type { HeaderMap } from './hop-by-hop.js';
 import { stripHopByHop } from './hop-by-hop.js';
+import { tryInstances } from './try-instances.js';
 
 /** Relay pauses reading one side while the other has this much unsent. */
 const HIGH_WATER = 1 << 20;
@@ -29,6 +30,9 @@ type HandshakeOutcome =
   | { kind: 'open' }
   | { kind: 'response'; status: number; headers: HeaderMap; body: Buffer }
   | { kind: 'error'; error: Error };
+
+/** How the tries ended: the upstream socket is open, the upstream refused the handshake, or the client left. */
+type WsOutcome = Exclude<HandshakeOutcome, { kind: 'error' }> | { kind: 'abandoned' };
 
 function handshake(socket: WebSocket): Promise<HandshakeOutcome> {
   return new Promise((resolve) => {
@@ -66,71 +70,87 @@ export interface WsProxyOptions {
   route: RouteEntry;
   balancer: Balancer;
   metrics: GatewayMetrics;
-  trustProxy: boolean;
   retryAfterMs: number;
+}
+
+/** Whether the client is gone: its socket closed, or it can send nothing more (a FIN left it half-open). */
+function clientLeft(socket: Socket): boolean {
+  return socket.destroyed || !socket.readable;
 }
 
 /**
  * preHandler of the WebSocket route: opens the upstream socket before the client's upgrade is accepted, so
  * a refused handshake (401, 403, 503...) reaches the client as the same HTTP answer. A connection that fails is
- * retried once on another instance.
+ * retried once on another instance. A client that leaves during the upstream handshake takes the upstream socket
+ * with it.
  */
 export function openUpstream(opts: WsProxyOptions) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!request.ws) return;
     const { route, balancer, metrics } = opts;
-    const headers = forwardedRequestHeaders(request, opts.trustProxy);
+    const client = request.raw.socket;
+    const abandoned = () => {
+      client.destroy();
+      metrics.wsSessions.inc({ outcome: 'abandoned' });
+      reply.hijack();
+    };
+    const headers = forwardedRequestHeaders(request);
     for (const name of Object.keys(headers)) if (name.startsWith('sec-websocket-')) delete headers[name];
-    const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    const protocols = (request.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
     const target = request.gatewayTarget;
     const pathAndQuery = `${target.path}${target.query ? `?${target.query}` : ''}`;
-    const tried = new Set<string>();
-    let lastError: Error | undefined;
-    let retryAfterMs = opts.retryAfterMs;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const pick = balancer.pick(route.service, tried);
-      if (!pick.upstream) {
-        if (pick.reason === 'all-open') retryAfterMs = pick.retryAfterMs;
-        break;
-      }
-      const upstream = pick.upstream;
-      tried.add(upstream.instanceId);
-      request.gatewayUpstream = upstream.address;
-      // The origin, not the address: it brackets an IPv6 host.
-      const socket = new WebSocket(`ws${upstream.origin.slice('http'.length)}${pathAndQuery}`, protocols, {
-        headers: headers as Record<string, string>,
-        handshakeTimeout: route.timeoutMs,
-        perMessageDeflate: false,
-      });
-      socket.on('error', (err) => request.log.debug({ err, upstream: upstream.address }, 'upstream websocket error'));
-      const early: OpenedUpstream['early'] = [];
-      const collect = (data: RawData, isBinary: boolean) => early.push({ data, isBinary });
-      socket.on('message', collect);
-      const outcome = await handshake(socket);
-      if (outcome.kind === 'open') {
-        upstream.breaker.success();
+    const reach = { serviceId: route.service, balancer, metrics, retryAfterMs: opts.retryAfterMs };
+    const tries = tryInstances<WsOutcome>(reach, {
+      abandoned: () => (clientLeft(client) ? { kind: 'abandoned' } : undefined),
+      run: async (upstream, answered) => {
+        request.gatewayUpstream = upstream.address;
+        // The origin, not the address: it brackets an IPv6 host.
+        const socket = new WebSocket(`ws${upstream.origin.slice('http'.length)}${pathAndQuery}`, protocols, {
+          headers: headers as Record<string, string>,
+          handshakeTimeout: route.timeoutMs,
+          perMessageDeflate: false,
+          lookup: upstream.lookup,
+        });
+        socket.on('error', (err) => request.log.debug({ err, upstream: upstream.address }, 'upstream websocket error'));
+        const early: OpenedUpstream['early'] = [];
+        const collect = (data: RawData, isBinary: boolean) => early.push({ data, isBinary });
+        socket.on('message', collect);
+        const leave = () => socket.terminate();
+        client.on('end', leave).on('close', leave);
+        const outcome = await handshake(socket);
+        client.off('end', leave).off('close', leave);
+        if (clientLeft(client)) {
+          socket.terminate();
+          return { kind: 'abandoned' };
+        }
+        if (outcome.kind === 'error') throw outcome.error;
+        answered(outcome.kind === 'open' ? 101 : outcome.status);
+        if (outcome.kind === 'response') return outcome;
         (request.raw as unknown as Record<symbol, unknown>)[kUpstreamProtocol] = socket.protocol;
         opened.set(request, { socket, upstream, early });
         // The client's upgrade can still fail (then the relay never starts): do not leave the upstream open.
         request.raw.socket.once('close', () => {
           if (opened.delete(request)) socket.terminate();
         });
-        return;
-      }
-      if (outcome.kind === 'response') {
-        if (outcome.status >= 500) upstream.breaker.failure();
-        else upstream.breaker.success();
-        metrics.wsSessions.inc({ outcome: 'refused' });
-        const relayed = stripHopByHop(outcome.headers);
-        delete relayed['content-length'];
-        return reply.code(outcome.status).headers(relayed).send(outcome.body);
-      }
-      upstream.breaker.failure();
-      lastError = outcome.error;
+        return outcome;
+      },
+      // The handshake is a GET: a failed one may go to another instance.
+      retriable: () => true,
+    });
+    const outcome = await tries.catch((err: unknown) => {
+      metrics.wsSessions.inc({ outcome: 'unavailable' });
+      throw err;
+    });
+    if (outcome.kind === 'abandoned') return abandoned();
+    if (outcome.kind === 'response') {
+      metrics.wsSessions.inc({ outcome: 'refused' });
+      const relayed = stripHopByHop(outcome.headers);
+      delete relayed['content-length'];
+      return reply.code(outcome.status).headers(relayed).send(outcome.body);
     }
-    metrics.wsSessions.inc({ outcome: 'unavailable' });
-    if (!lastError) throw noInstance(route.service, retryAfterMs);
-    throw new UpstreamUnavailableError(route.service, lastError.message, { cause: lastError });
   };
 }
 

@@ -6,7 +6,11 @@ import { Redis } from 'ioredis';
  * rate limiter can fall back at once: no offline queue, no per-command retries, a short command timeout,
  * and reconnection in the background. Errors are logged once per outage.
  */
-export function createRedisConnection(url: string, log: () => FastifyBaseLogger, opts: { commandTimeoutMs?: number } = {}): Redis {
+export function createRedisConnection(
+  url: string,
+  log: () => FastifyBaseLogger,
+  opts: { commandTimeoutMs?: number } = {},
+): Redis {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -1,7 +1,8 @@
-import { UnsafePathError } from '../errors.js';
+import { UnsafePathError } from '@lizards/lib';
 
 // Encoded dot, slash, backslash or percent: a segment hiding them could be read differently upstream.
 const ENCODED_SEPARATOR = /%(?:2e|2f|5c|25)/i;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
 const FORBIDDEN_CHARS = /[\\\x00-\x1f\x7f]/;
 
 /**
@@ -25,7 +26,8 @@ export function normalizeRequestTarget(url: string): { path: string; query: stri
     }
     if (FORBIDDEN_CHARS.test(decoded)) throw new UnsafePathError(rawPath.slice(0, 64));
   }
-  if (rawPath.includes('/.') && rawPath.split('/').some((s) => s === '.' || s === '..')) throw new UnsafePathError(rawPath.slice(0, 64));
+  if (rawPath.includes('/.') && rawPath.split('/').some((s) => s === '.' || s === '..'))
+    throw new UnsafePathError(rawPath.slice(0, 64));
   const path = rawPath.includes('//') ? rawPath.replace(/\/{2,}/g, '/') : rawPath;
   return { path, query };
 }

@@ -1,7 +1,10 @@
 import net from 'node:net';
 
 /** Sends bytes exactly as given (no client-side path normalisation) and returns status, headers and body. */
-export async function rawRequest(port: number, head: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+export async function rawRequest(
+  port: number,
+  head: string,
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   const socket = net.connect(port, '127.0.0.1');
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {

@@ -10,8 +10,14 @@ export interface RunningRegistry {
 }
 
 /** A real registry in process on a free port (or `port`, to restart one at the same address). */
-export async function startRegistry(opts: { leaseTtlMs?: number; evictionIntervalMs?: number; port?: number } = {}): Promise<RunningRegistry> {
-  const app = buildRegistryApp({ leaseTtlMs: opts.leaseTtlMs ?? 10_000, evictionIntervalMs: opts.evictionIntervalMs ?? 50, logger: false });
+export async function startRegistry(
+  opts: { leaseTtlMs?: number; evictionIntervalMs?: number; port?: number } = {},
+): Promise<RunningRegistry> {
+  const app = buildRegistryApp({
+    leaseTtlMs: opts.leaseTtlMs ?? 10_000,
+    evictionIntervalMs: opts.evictionIntervalMs ?? 50,
+    logger: false,
+  });
   await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const port = (app.server.address() as AddressInfo).port;
   return { app, port, url: `http://127.0.0.1:${port}`, close: () => app.close() };

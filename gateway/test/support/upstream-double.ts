@@ -37,6 +37,8 @@ export async function startUpstream(opts: {
   heartbeatMs?: number;
   /** Address to listen on and register (default 127.0.0.1; '::1' for an IPv6 instance). */
   host?: string;
+  /** Address to register instead of `host` (e.g. a host name). */
+  advertise?: string;
 }): Promise<UpstreamDouble> {
   const host = opts.host ?? '127.0.0.1';
   const serviceId = opts.serviceId ?? 'provider';
@@ -60,6 +62,10 @@ export async function startUpstream(opts: {
     }
     if (q.delayMs) await new Promise((r) => setTimeout(r, Number(q.delayMs)));
     if (q.cc) reply.header('cache-control', q.cc);
+    if (q.cookie) reply.header('set-cookie', `session=${q.cookie}-${hits.get(request.url.split('?')[0]!)}`);
+    if (q.vary) reply.header('vary', q.vary);
+    // A new connection for the next request.
+    if (q.close) reply.header('connection', 'close');
     if (q.hop) {
       reply.header('connection', 'x-secret-hop, keep-alive');
       reply.header('keep-alive', 'timeout=5');
@@ -84,38 +90,64 @@ export async function startUpstream(opts: {
   app.get('/admin', answer);
   app.post('/session', answer);
 
-  app.get('/ws', {
-    websocket: true,
-    preValidation: async (request, reply) => {
-      if ((request.query as { token?: string }).token !== 'good') return reply.code(401).send({ error: 'Unauthorized', message: 'invalid session token' });
+  app.get(
+    '/ws',
+    {
+      websocket: true,
+      preValidation: async (request, reply) => {
+        if ((request.query as { token?: string }).token !== 'good')
+          return reply.code(401).send({ error: 'Unauthorized', message: 'invalid session token' });
+      },
     },
-  }, (socket, request) => {
-    socket.on('close', (code, reason) => double.wsCloses.push({ code, reason: reason.toString() }));
-    socket.send(JSON.stringify({ type: 'hello', instance: opts.id, origin: request.headers.origin ?? null, forwardedFor: request.headers['x-forwarded-for'] ?? null }));
-    socket.on('message', (data, isBinary) => {
-      if (isBinary) return socket.send(data, { binary: true });
-      const msg = JSON.parse(data.toString()) as { type: string; symbols?: string[]; code?: number; reason?: string };
-      if (msg.type === 'subscribe') {
-        const accepted = (msg.symbols ?? []).filter((s) => s in PRICES);
-        const rejected = (msg.symbols ?? []).filter((s) => !(s in PRICES));
-        for (const s of rejected) socket.send(JSON.stringify({ type: 'error', message: `Invalid stock symbol: ${s}` }));
-        socket.send(JSON.stringify({ type: 'subscribed', symbols: accepted, rejected: rejected.map((symbol) => ({ symbol, reason: 'unknown symbol' })) }));
-        const data = Object.fromEntries(accepted.map((s) => [s, { price: PRICES[s], timestamp: '2024-09-14T12:34:56Z' }]));
-        if (accepted.length > 0) socket.send(JSON.stringify({ type: 'price_update', data, cursor: '42' }));
-      } else if (msg.type === 'unsubscribe') {
-        socket.send(JSON.stringify({ type: 'unsubscribed', symbols: msg.symbols ?? [] }));
-      } else if (msg.type === 'close') {
-        socket.close(msg.code, msg.reason);
-      } else {
-        socket.send(JSON.stringify({ type: 'error', message: `Unknown message type: ${msg.type}` }));
-      }
-    });
-  });
+    (socket, request) => {
+      socket.on('close', (code, reason) => double.wsCloses.push({ code, reason: reason.toString() }));
+      socket.send(
+        JSON.stringify({
+          type: 'hello',
+          instance: opts.id,
+          origin: request.headers.origin ?? null,
+          forwardedFor: request.headers['x-forwarded-for'] ?? null,
+        }),
+      );
+      socket.on('message', (data, isBinary) => {
+        if (isBinary) return socket.send(data, { binary: true });
+        const msg = JSON.parse(data.toString()) as { type: string; symbols?: string[]; code?: number; reason?: string };
+        if (msg.type === 'subscribe') {
+          const accepted = (msg.symbols ?? []).filter((s) => s in PRICES);
+          const rejected = (msg.symbols ?? []).filter((s) => !(s in PRICES));
+          for (const s of rejected)
+            socket.send(JSON.stringify({ type: 'error', message: `Invalid stock symbol: ${s}` }));
+          socket.send(
+            JSON.stringify({
+              type: 'subscribed',
+              symbols: accepted,
+              rejected: rejected.map((symbol) => ({ symbol, reason: 'unknown symbol' })),
+            }),
+          );
+          const data = Object.fromEntries(
+            accepted.map((s) => [s, { price: PRICES[s], timestamp: '2024-09-14T12:34:56Z' }]),
+          );
+          if (accepted.length > 0) socket.send(JSON.stringify({ type: 'price_update', data, cursor: '42' }));
+        } else if (msg.type === 'unsubscribe') {
+          socket.send(JSON.stringify({ type: 'unsubscribed', symbols: msg.symbols ?? [] }));
+        } else if (msg.type === 'close') {
+          socket.close(msg.code, msg.reason);
+        } else {
+          socket.send(JSON.stringify({ type: 'error', message: `Unknown message type: ${msg.type}` }));
+        }
+      });
+    },
+  );
 
   await app.listen({ host, port: opts.port ?? 0 });
   const port = (app.server.address() as AddressInfo).port;
   const registry = new RegistryClient({ url: opts.registryUrl });
-  const registration = { name: opts.id, ip_address: host, port_number: port, protocol: 'http' as const };
+  const registration = {
+    name: opts.id,
+    ip_address: opts.advertise ?? host,
+    port_number: port,
+    protocol: 'http' as const,
+  };
   let instance = await registry.register(serviceId, registration);
   let beating = true;
   const timer = setInterval(() => {
