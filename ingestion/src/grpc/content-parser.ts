@@ -1,4 +1,4 @@
-import { InvalidContentError } from '../errors.js';
+import { InvalidContentError } from '@lizards/lib';
 import type { ParsedDocument } from '../sources/source.js';
 
 const CSV_COLUMNS = new Set(['symbol', 'price', 'timestamp', 'source', 'volume']);
@@ -27,7 +27,10 @@ function parseCsv(text: string): unknown[] {
   const header = lines[0]!.split(',').map((h) => unquote(h).toLowerCase());
   const unknown = header.find((h) => !CSV_COLUMNS.has(h));
   if (unknown !== undefined) {
-    throw new InvalidContentError(`content is neither JSON nor CSV with a header symbol,price,timestamp[,source][,volume] (unknown column "${unknown.slice(0, 20)}")`);
+    throw new InvalidContentError(
+      'content is neither JSON nor CSV with a header symbol,price,timestamp[,source][,volume] ' +
+        `(unknown column "${unknown.slice(0, 20)}")`,
+    );
   }
   const missing = REQUIRED_COLUMNS.find((c) => !header.includes(c));
   if (missing) throw new InvalidContentError(`CSV header: missing column "${missing}"`);
@@ -47,8 +50,28 @@ function parseCsv(text: string): unknown[] {
   });
 }
 
-/** Reads ProcessData content: a JSON tick, a JSON array of ticks, or CSV rows (header symbol,price,timestamp[,source][,volume]). */
+/**
+ * Pushed ticks are the caller's: a claimed `source` is dropped, so the pipeline stamps them with the document's own
+ * (`grpc`).
+ */
+function withoutClaimedSource(candidate: unknown): unknown {
+  if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate) || !('source' in candidate))
+    return candidate;
+  const { source: _claimed, ...tick } = candidate as Record<string, unknown>;
+  return tick;
+}
+
+/**
+ * Reads ProcessData content: a JSON tick, a JSON array of ticks, or CSV rows (header
+ * symbol,price,timestamp[,source][,volume]).
+ * A `source` field or column is accepted and ignored.
+ */
 export function parseContent(content: string): ParsedContent {
+  const parsed = parseCandidates(content);
+  return { format: parsed.format, candidates: parsed.candidates.map(withoutClaimedSource) };
+}
+
+function parseCandidates(content: string): ParsedContent {
   const text = content.trim();
   if (text === '') throw new InvalidContentError('content is empty');
   if (text.startsWith('{') || text.startsWith('[')) {
