@@ -1,7 +1,13 @@
-import { STATUS_CODES } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
-import { createMetricsRegistry, loggerOptions, observabilityPlugin, type MessageBus } from '@lizards/lib';
+import {
+  createMetricsRegistry,
+  serviceFastify,
+  observabilityPlugin,
+  useHttpErrors,
+  type MessageBus,
+  type StoreTopologyOptions,
+} from '@lizards/lib';
 import { DataProcessorServer } from './grpc/data-processor-server.js';
 import { createIngestionMetrics, type IngestionMetrics } from './ingestion-metrics.js';
 import { OutboxPublisher } from './outbox/outbox-publisher.js';
@@ -14,7 +20,8 @@ import { ownEverything, type ShardFilter } from './scheduler/shard-membership.js
 import type { Source } from './sources/source.js';
 
 export interface IngestionSettings {
-  exchange: string;
+  /** Where ticks are published: declared here exactly as the provider declares it. */
+  store: StoreTopologyOptions;
   publishBatchSize: number;
   outboxRetryMs: number;
   publishTimeoutMs: number;
@@ -23,10 +30,23 @@ export interface IngestionSettings {
   backoffBaseMs: number;
   backoffMaxMs: number;
   maxFutureSkewMs: number;
-  /** At start, raw documents older than this that were never processed are processed (younger ones may be in flight elsewhere). */
+  /**
+   * At start, raw documents older than this that were never processed are processed (younger ones may be in flight
+   * elsewhere).
+   */
   recoverAfterMs: number;
   /** The gRPC DataProcessor endpoint; false to run without it. */
-  grpc: { host: string; port: number; maxMessageBytes: number } | false;
+  grpc:
+    | {
+        host: string;
+        port: number;
+        maxMessageBytes: number;
+        /** Bearer token every call must carry; undefined = none (loopback-only listeners). */
+        token: string | undefined;
+        maxConcurrentCallsPerPeer: number;
+        rateLimit: { max: number; windowMs: number };
+      }
+    | false;
 }
 
 /** A dependency, or how to make it with the app's logger. */
@@ -38,7 +58,8 @@ const make = <T extends object>(dep: Dependency<T>, log: FastifyBaseLogger): T =
 type ManagedShard = ShardFilter & { start?(): void; stop?(): void };
 
 export interface IngestionAppOptions {
-  sources: readonly Source[];
+  /** Closed with the app (after the last poll). */
+  sources: Dependency<readonly Source[]>;
   bus: Dependency<MessageBus>;
   rawStore: Dependency<RawStore>;
   settings: IngestionSettings;
@@ -70,33 +91,40 @@ declare module 'fastify' {
 /**
  * The ingestion service from its dependencies: sources, scheduler, raw store (the outbox), publisher, gRPC
  * DataProcessor and the HTTP routes. Nothing is started before `ready()`; `close()` stops everything and
- * closes the bus and the raw store it was given.
+ * closes the sources, the bus and the raw store it was given.
  */
 export function buildIngestionApp(opts: IngestionAppOptions): FastifyInstance {
-  const app = Fastify({
-    logger: opts.logger ?? loggerOptions({ level: 'info', service: 'ingestion' }),
-    return503OnClosing: true,
-  });
+  const app = serviceFastify('ingestion', { logger: opts.logger });
   const { settings } = opts;
   const bus = make(opts.bus, app.log.child({ component: 'bus' }));
   const rawStore = make(opts.rawStore, app.log.child({ component: 'raw-store' }));
+  const sources = make(opts.sources, app.log.child({ component: 'sources' }));
   const registry = opts.metricsRegistry ?? createMetricsRegistry('ingestion');
-  const metrics = createIngestionMetrics(registry, () => rawStore.outboxDepth());
+  const metrics = createIngestionMetrics(registry, {
+    outboxDepth: () => rawStore.outboxDepth(),
+    rawStoreFull: () => rawStore.full,
+  });
   const log = app.log.child({ component: 'ingestion' });
   const publisher = new OutboxPublisher({
     bus,
     store: rawStore,
-    exchange: settings.exchange,
+    topology: settings.store,
     batchSize: settings.publishBatchSize,
     retryMs: settings.outboxRetryMs,
     publishTimeoutMs: settings.publishTimeoutMs,
     metrics,
     log,
   });
-  const pipeline = new IngestPipeline({ store: rawStore, publisher, metrics, log, maxFutureSkewMs: settings.maxFutureSkewMs });
+  const pipeline = new IngestPipeline({
+    store: rawStore,
+    publisher,
+    metrics,
+    log,
+    maxFutureSkewMs: settings.maxFutureSkewMs,
+  });
   const shard: ManagedShard = opts.shard?.(log) ?? ownEverything;
   const scheduler = new Scheduler({
-    sources: opts.sources,
+    sources,
     pipeline,
     shard,
     concurrency: settings.fetchConcurrency,
@@ -107,7 +135,7 @@ export function buildIngestionApp(opts: IngestionAppOptions): FastifyInstance {
     log,
   });
   const grpcServer = settings.grpc
-    ? new DataProcessorServer({ pipeline, ...settings.grpc, log })
+    ? new DataProcessorServer({ pipeline, ...settings.grpc, retryAfterMs: settings.outboxRetryMs, log })
     : undefined;
 
   app.decorate('ingestion', {
@@ -125,24 +153,20 @@ export function buildIngestionApp(opts: IngestionAppOptions): FastifyInstance {
     registry,
     readiness: {
       bus: () => (bus.state === 'connected' ? true : bus.state),
-      raw_store: () => rawStore.ping(),
+      raw_store: async () => {
+        if (!(await rawStore.ping())) return false;
+        return rawStore.full ? 'full: new input is refused until the broker takes the outbox' : true;
+      },
     },
   });
-  app.register(sourcesRoutes, { sources: opts.sources, scheduler });
+  app.register(sourcesRoutes, { sources, scheduler });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}` }),
-  );
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.code(status).send({ error: STATUS_CODES[status] ?? 'Error', message: error.message });
-  });
+  useHttpErrors(app);
 
   app.addHook('onReady', async () => {
     await rawStore.start();
     // Before the publisher starts, so that its first drain includes what this recovers.
-    await pipeline.recover(documentParser(opts.sources), new Date(Date.now() - settings.recoverAfterMs));
+    await pipeline.recover(documentParser(sources), new Date(Date.now() - settings.recoverAfterMs));
     await publisher.start();
     await grpcServer?.start();
     shard.start?.();
@@ -151,6 +175,7 @@ export function buildIngestionApp(opts: IngestionAppOptions): FastifyInstance {
   app.addHook('onClose', async () => {
     shard.stop?.();
     await scheduler.stop();
+    await Promise.all(sources.map((s) => s.close?.()));
     await grpcServer?.stop();
     await publisher.stop();
     await bus.close();

@@ -8,10 +8,14 @@ export interface IngestionMetrics {
   ticksRejected: Counter<'source' | 'reason'>;
   ticksPublished: Counter<'source'>;
   outboxDepth: Gauge;
+  rawStoreFull: Gauge;
 }
 
-/** Ingestion's metrics; the outbox depth is read from the raw store at scrape time. */
-export function createIngestionMetrics(registry: Registry, outboxDepth: () => Promise<number>): IngestionMetrics {
+/** Ingestion's metrics; the raw store's gauges are read from it at scrape time. */
+export function createIngestionMetrics(
+  registry: Registry,
+  rawStore: { outboxDepth: () => Promise<number>; rawStoreFull: () => boolean },
+): IngestionMetrics {
   const registers = [registry];
   return {
     fetches: new Counter({
@@ -29,11 +33,18 @@ export function createIngestionMetrics(registry: Registry, outboxDepth: () => Pr
     }),
     sourceProblems: new Counter({
       name: 'ingestion_source_problems_total',
-      help: 'Responses a source could not give ticks for, per source and reason (rate_limited, unknown_symbol, empty_body, layout_changed, ...)',
+      help:
+        'Responses a source could not give ticks for, per source and reason (rate_limited, unknown_symbol, ' +
+        'empty_body, layout_changed, ...)',
       labelNames: ['source', 'reason'],
       registers,
     }),
-    ticksAccepted: new Counter({ name: 'ingestion_ticks_accepted_total', help: 'Ticks that passed validation', labelNames: ['source'], registers }),
+    ticksAccepted: new Counter({
+      name: 'ingestion_ticks_accepted_total',
+      help: 'Ticks that passed validation',
+      labelNames: ['source'],
+      registers,
+    }),
     ticksRejected: new Counter({
       name: 'ingestion_ticks_rejected_total',
       help: 'Ticks rejected by validation, per source and reason',
@@ -51,7 +62,15 @@ export function createIngestionMetrics(registry: Registry, outboxDepth: () => Pr
       help: 'Raw documents whose ticks await a broker confirm',
       registers,
       async collect() {
-        this.set(await outboxDepth().catch(() => -1));
+        this.set(await rawStore.outboxDepth().catch(() => -1));
+      },
+    }),
+    rawStoreFull: new Gauge({
+      name: 'ingestion_raw_store_full',
+      help: '1 while the raw store refuses new input (unpublished documents fill its budget), else 0',
+      registers,
+      collect() {
+        this.set(rawStore.rawStoreFull() ? 1 : 0);
       },
     }),
   };

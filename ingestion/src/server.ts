@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createBus, loadConfigOrExit, loggerOptions } from '@lizards/lib';
+import { createBus, loadConfigOrExit, startOrExit } from '@lizards/lib';
 import { IngestionConfig, parseFileConfig, type IngestionFileConfig } from './config.js';
 import { startIngestionService } from './ingestion-service.js';
 import { createRawStore } from './raw-store/create-raw-store.js';
@@ -16,16 +16,12 @@ if (config.INGESTION_CONFIG_FILE) {
   }
 }
 
-try {
-  await startIngestionService({
+await startOrExit('ingestion', () =>
+  startIngestionService({
     config,
     ...(fileConfig ? { fileConfig } : {}),
     bus: (log) => createBus(config.AMQP_URL, log),
     rawStore: (log) => createRawStore(config, log),
-    logger: loggerOptions({ level: config.LOG_LEVEL, service: 'ingestion' }),
     handleSignals: true,
-  });
-} catch (err) {
-  process.stderr.write(`ingestion failed to start: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-}
+  }),
+);

@@ -29,43 +29,56 @@ async function start(app: FastifyInstance): Promise<FastifyInstance> {
 const statusOf = (app: FastifyInstance, id: string) => app.ingestion.scheduler.status().find((s) => s.source === id)!;
 
 describe('scheduler', () => {
-  it('when one source hangs past its timeout, then the other keeps polling, and the hung one fails and backs off exponentially', async () => {
-    const server = new FixtureServer(() => ({ hang: true }));
-    const url = await serve(server);
-    const timeoutMs = 200;
-    const base = 200;
-    const app = await start(
-      buildTestApp({
-        sources: [
-          new YahooSource({ baseUrl: url, intervalMs: 50, symbols: ['AAPL'], fetcher }),
-          new SimulatedSource({ seed: 1, tickMs: 50, symbols: ['AAPL', 'MSFT'] }),
-        ],
-        poll: true,
-        // a single fetch slot: the hung source holds it for at most the timeout each time
-        settings: { fetchConcurrency: 1, fetchTimeoutMs: timeoutMs, backoffBaseMs: base, backoffMaxMs: 1600 },
-      }).app,
-    );
+  it(
+    'when one source hangs past its timeout, then the other keeps polling, and the hung one fails and backs ' +
+      'off exponentially',
+    async () => {
+      const server = new FixtureServer(() => ({ hang: true }));
+      const url = await serve(server);
+      const timeoutMs = 200;
+      const base = 200;
+      const app = await start(
+        buildTestApp({
+          sources: [
+            new YahooSource({ baseUrl: url, intervalMs: 50, symbols: ['AAPL'], fetcher }),
+            new SimulatedSource({ seed: 1, tickMs: 50, symbols: ['AAPL', 'MSFT'] }),
+          ],
+          poll: true,
+          // a single fetch slot: the hung source holds it for at most the timeout each time
+          settings: { fetchConcurrency: 1, fetchTimeoutMs: timeoutMs, backoffBaseMs: base, backoffMaxMs: 1600 },
+        }).app,
+      );
 
-    // The scheduler's own record of when it plans the next attempt after the k-th consecutive failure.
-    const plannedDelays = new Map<number, number>();
-    await waitFor(() => {
-      const s = statusOf(app, 'yahoo');
-      const planned = Date.parse(s.next_poll_at ?? '') - Date.parse(s.last_error_at ?? '');
-      if (s.consecutive_failures > 0 && planned >= 0 && !plannedDelays.has(s.consecutive_failures)) plannedDelays.set(s.consecutive_failures, planned);
-      return s.consecutive_failures >= 4 && plannedDelays.has(4);
-    }, 15_000, 'four failed polls of the hung source');
-    const yahoo = statusOf(app, 'yahoo');
-    expect(yahoo.last_error).toMatch(/timed out after 200 ms/);
-    expect(yahoo.last_success_at).toBeNull();
-    const simulated = statusOf(app, 'simulated');
-    expect(simulated.documents).toBeGreaterThanOrEqual(8);
-    expect(simulated.consecutive_failures).toBe(0);
-    expect(await metricValue(app, 'ingestion_fetches_total', { source: 'yahoo', outcome: 'timeout' })).toBeGreaterThanOrEqual(4);
+      // The scheduler's own record of when it plans the next attempt after the k-th consecutive failure.
+      const plannedDelays = new Map<number, number>();
+      await waitFor(
+        () => {
+          const s = statusOf(app, 'yahoo');
+          const planned = Date.parse(s.next_poll_at ?? '') - Date.parse(s.last_error_at ?? '');
+          if (s.consecutive_failures > 0 && planned >= 0 && !plannedDelays.has(s.consecutive_failures))
+            plannedDelays.set(s.consecutive_failures, planned);
+          return s.consecutive_failures >= 4 && plannedDelays.has(4);
+        },
+        15_000,
+        'four failed polls of the hung source',
+      );
+      const yahoo = statusOf(app, 'yahoo');
+      expect(yahoo.last_error).toMatch(/timed out after 200 ms/);
+      expect(yahoo.last_success_at).toBeNull();
+      const simulated = statusOf(app, 'simulated');
+      expect(simulated.documents).toBeGreaterThanOrEqual(8);
+      expect(simulated.consecutive_failures).toBe(0);
+      expect(
+        await metricValue(app, 'ingestion_fetches_total', { source: 'yahoo', outcome: 'timeout' }),
+      ).toBeGreaterThanOrEqual(4);
 
-    // Equal jitter: after the k-th failure the delay lies in [c/2, c], c = min(max, base * 2^(k-1)); the interval is 50 ms.
-    expect(plannedDelays.get(4)!).toBeGreaterThanOrEqual(800);
-    if (plannedDelays.has(1)) expect(plannedDelays.get(1)!).toBeLessThan(400);
-  });
+      // Equal jitter: after the k-th failure the delay lies in [c/2, c], c = min(max, base * 2^(k-1)); the interval is
+      // 50
+      // ms.
+      expect(plannedDelays.get(4)!).toBeGreaterThanOrEqual(800);
+      if (plannedDelays.has(1)) expect(plannedDelays.get(1)!).toBeLessThan(400);
+    },
+  );
 
   it('when a source is rate limited, then it backs off, and one success resets it', async () => {
     const server = new FixtureServer(() => ({ status: 429, fixture: 'finnhub/rate-limit.json' }));
@@ -88,7 +101,9 @@ describe('scheduler', () => {
 
   it('when a source cannot be reached, then the fetch counts as a network error and the service stays up', async () => {
     const app = await start(
-      buildTestApp({ sources: [new YahooSource({ baseUrl: 'http://127.0.0.1:1/', intervalMs: 60_000, symbols: ['AAPL'], fetcher })] }).app,
+      buildTestApp({
+        sources: [new YahooSource({ baseUrl: 'http://127.0.0.1:1/', intervalMs: 60_000, symbols: ['AAPL'], fetcher })],
+      }).app,
     );
     await app.ingestion.scheduler.pollNow('yahoo');
     expect(statusOf(app, 'yahoo')).toMatchObject({ failures: 1, consecutive_failures: 1, documents: 0 });

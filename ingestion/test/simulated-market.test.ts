@@ -15,14 +15,20 @@ describe('the simulated market', () => {
   });
 
   it('when the seeds differ, then the paths differ', () => {
-    expect(path(new SimulatedMarket(1, 1000), ['AAPL'], 50)).not.toEqual(path(new SimulatedMarket(2, 1000), ['AAPL'], 50));
+    expect(path(new SimulatedMarket(1, 1000), ['AAPL'], 50)).not.toEqual(
+      path(new SimulatedMarket(2, 1000), ['AAPL'], 50),
+    );
   });
 
-  it("when symbols are asked for in other groupings, then a symbol's path depends only on the seed and its own steps", () => {
-    const alone = path(new SimulatedMarket(9, 1000), ['MSFT'], 30).map((p) => p[0]);
-    const together = path(new SimulatedMarket(9, 1000), ['AAPL', 'MSFT', 'TSLA'], 30).map((p) => p[1]);
-    expect(together).toEqual(alone);
-  });
+  it(
+    "when symbols are asked for in other groupings, then a symbol's path depends only on the seed and its own " +
+      'steps',
+    () => {
+      const alone = path(new SimulatedMarket(9, 1000), ['MSFT'], 30).map((p) => p[0]);
+      const together = path(new SimulatedMarket(9, 1000), ['AAPL', 'MSFT', 'TSLA'], 30).map((p) => p[1]);
+      expect(together).toEqual(alone);
+    },
+  );
 
   it('when it starts, then the universe has at least 50 real US tickers with plausible prices and volatilities', () => {
     expect(US_EQUITIES.length).toBeGreaterThanOrEqual(50);
@@ -34,31 +40,37 @@ describe('the simulated market', () => {
       expect(e.volatility).toBeGreaterThan(0.1);
       expect(e.volatility).toBeLessThan(0.8);
     }
-    expect(US_EQUITY_SYMBOLS).toEqual(expect.arrayContaining(['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'TSLA', 'NVDA', 'META']));
+    expect(US_EQUITY_SYMBOLS).toEqual(
+      expect.arrayContaining(['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'TSLA', 'NVDA', 'META']),
+    );
   });
 
-  it('when it runs a simulated session, then log returns match each stock’s volatility and prices stay positive and close to the start', () => {
-    const stepMs = 1000;
-    const market = new SimulatedMarket(42, stepMs);
-    const symbols = ['AAPL', 'TSLA', 'KO'];
-    const steps = 23_400; // one 6.5-hour session of 1-second ticks
-    const prices = path(market, symbols, steps);
-    symbols.forEach((symbol, j) => {
-      const profile = market.profile(symbol);
-      const series = prices.map((p) => p[j]!);
-      expect(Math.min(...series)).toBeGreaterThan(0);
-      // one-minute returns: long enough that rounding to cents does not blur the volatility
-      const minutes = series.filter((_, i) => i % 60 === 0);
-      const returns = minutes.slice(1).map((p, i) => Math.log(p / minutes[i]!));
-      const mean = returns.reduce((s, r) => s + r, 0) / returns.length;
-      const sd = Math.sqrt(returns.reduce((s, r) => s + (r - mean) ** 2, 0) / returns.length);
-      const annualised = sd * Math.sqrt((252 * 6.5 * 3600 * 1000) / (60 * stepMs));
-      expect(annualised).toBeGreaterThan(profile.volatility * 0.8);
-      expect(annualised).toBeLessThan(profile.volatility * 1.2);
-      // one session moves a large cap by a few percent, not by half
-      expect(Math.abs(series.at(-1)! / profile.price - 1)).toBeLessThan(0.15);
-    });
-  });
+  it(
+    'when it runs a simulated session, then log returns match each stock’s volatility and prices stay positive ' +
+      'and close to the start',
+    () => {
+      const stepMs = 1000;
+      const market = new SimulatedMarket(42, stepMs);
+      const symbols = ['AAPL', 'TSLA', 'KO'];
+      const steps = 23_400; // one 6.5-hour session of 1-second ticks
+      const prices = path(market, symbols, steps);
+      symbols.forEach((symbol, j) => {
+        const profile = market.profile(symbol);
+        const series = prices.map((p) => p[j]!);
+        expect(Math.min(...series)).toBeGreaterThan(0);
+        // one-minute returns: long enough that rounding to cents does not blur the volatility
+        const minutes = series.filter((_, i) => i % 60 === 0);
+        const returns = minutes.slice(1).map((p, i) => Math.log(p / minutes[i]!));
+        const mean = returns.reduce((s, r) => s + r, 0) / returns.length;
+        const sd = Math.sqrt(returns.reduce((s, r) => s + (r - mean) ** 2, 0) / returns.length);
+        const annualised = sd * Math.sqrt((252 * 6.5 * 3600 * 1000) / (60 * stepMs));
+        expect(annualised).toBeGreaterThan(profile.volatility * 0.8);
+        expect(annualised).toBeLessThan(profile.volatility * 1.2);
+        // one session moves a large cap by a few percent, not by half
+        expect(Math.abs(series.at(-1)! / profile.price - 1)).toBeLessThan(0.15);
+      });
+    },
+  );
 
   it('when a ticker is not in the built-in universe, then it still gets a plausible, deterministic path', () => {
     const a = new SimulatedMarket(5, 1000).next(['ZZZZ'])[0]!;
@@ -76,7 +88,10 @@ describe('the simulated source', () => {
     const document = await source.fetch(request!);
     expect(document).toMatchObject({ source: 'simulated', url: 'simulated://market', status: 200 });
     const parsed = source.parse(document);
-    const { accepted, rejections } = transformAndValidate(parsed.candidates, 'simulated', { maxFutureSkewMs: 0, now: () => now });
+    const { accepted, rejections } = transformAndValidate(parsed.candidates, 'simulated', {
+      maxFutureSkewMs: 0,
+      now: () => now,
+    });
     expect(rejections).toEqual([]);
     expect(accepted).toHaveLength(US_EQUITY_SYMBOLS.length);
     expect(accepted[0]).toMatchObject({ symbol: 'AAPL', source: 'simulated', timestamp: '2024-09-16T14:00:00.000Z' });

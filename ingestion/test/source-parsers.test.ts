@@ -51,15 +51,22 @@ async function pollOnce(source: Source, route: FixtureRoute): Promise<Polled> {
 
 const stooq = () => new StooqSource({ baseUrl: base, intervalMs: 60_000, symbols: ['AAPL', 'MSFT', 'BRK.B'], fetcher });
 const yahoo = (symbols = ['AAPL']) => new YahooSource({ baseUrl: base, intervalMs: 60_000, symbols, fetcher });
-const alphavantage = () => new AlphaVantageSource({ baseUrl: base, intervalMs: 60_000, symbols: ['IBM'], fetcher }, 'av-secret-key-123');
-const finnhub = (symbols = ['AAPL']) => new FinnhubSource({ baseUrl: `${base}api/v1/`, intervalMs: 60_000, symbols, fetcher }, 'fh-secret-key-456');
+const alphavantage = () =>
+  new AlphaVantageSource({ baseUrl: base, intervalMs: 60_000, symbols: ['IBM'], fetcher }, 'av-secret-key-123');
+const finnhub = (symbols = ['AAPL']) =>
+  new FinnhubSource({ baseUrl: `${base}api/v1/`, intervalMs: 60_000, symbols, fetcher }, 'fh-secret-key-456');
 const html = () =>
   new HtmlSource(
     { baseUrl: `${base}most-active`, intervalMs: 60_000, symbols: ['AAPL', 'MSFT', 'TSLA', 'GME'], fetcher },
     { row: '#quotes tr.quote', symbol: '.sym', price: '.last', volume: '.vol', timestamp: 'time@datetime' },
   );
 
-async function expectProblem(polled: Polled, source: string, reason: SourceProblemReason, status: number): Promise<void> {
+async function expectProblem(
+  polled: Polled,
+  source: string,
+  reason: SourceProblemReason,
+  status: number,
+): Promise<void> {
   const { documents, app, logs } = polled;
   expect(documents).toHaveLength(1);
   const doc = documents[0]!;
@@ -76,7 +83,9 @@ async function expectProblem(polled: Polled, source: string, reason: SourceProbl
 
 describe('stooq (CSV quote endpoint)', () => {
   it('when the CSV holds quotes, then each becomes a tick at its Warsaw time converted to UTC', async () => {
-    const polled = await pollOnce(stooq(), (url) => (url.pathname === '/q/l/' ? { fixture: 'stooq/quotes.csv', contentType: 'text/csv' } : { status: 404 }));
+    const polled = await pollOnce(stooq(), (url) =>
+      url.pathname === '/q/l/' ? { fixture: 'stooq/quotes.csv', contentType: 'text/csv' } : { status: 404 },
+    );
     expect(server.requests.at(-1)!.url.search).toBe('?s=aapl.us+msft.us+brk-b.us&f=sd2t2ohlcv&h&e=csv');
     const doc = polled.documents[0]!;
     expect(doc.ticks).toEqual([
@@ -89,8 +98,16 @@ describe('stooq (CSV quote endpoint)', () => {
   });
 
   it.each<[string, FixtureResponse, SourceProblemReason]>([
-    ['the daily hits limit is exceeded', { fixture: 'stooq/rate-limit.txt', contentType: 'text/plain' }, 'rate_limited'],
-    ['the symbol is unknown (N/D row)', { fixture: 'stooq/unknown-symbol.csv', contentType: 'text/csv' }, 'unknown_symbol'],
+    [
+      'the daily hits limit is exceeded',
+      { fixture: 'stooq/rate-limit.txt', contentType: 'text/plain' },
+      'rate_limited',
+    ],
+    [
+      'the symbol is unknown (N/D row)',
+      { fixture: 'stooq/unknown-symbol.csv', contentType: 'text/csv' },
+      'unknown_symbol',
+    ],
     ['the body is empty', { fixture: 'stooq/empty.csv', contentType: 'text/csv' }, 'empty_body'],
   ])('when %s, then it is logged, counted and stored, without a tick or a crash', async (_what, response, reason) => {
     await expectProblem(await pollOnce(stooq(), () => response), 'stooq', reason, 200);
@@ -100,7 +117,11 @@ describe('stooq (CSV quote endpoint)', () => {
 describe('yahoo (v8 chart JSON)', () => {
   it('when the chart has a result, then its meta gives the tick; BRK.B is asked for as BRK-B', async () => {
     const polled = await pollOnce(yahoo(['AAPL', 'BRK.B']), (url) =>
-      url.pathname === '/v8/finance/chart/AAPL' ? { fixture: 'yahoo/chart-aapl.json' } : url.pathname === '/v8/finance/chart/BRK-B' ? { fixture: 'yahoo/chart-brk-b.json' } : { status: 404 },
+      url.pathname === '/v8/finance/chart/AAPL'
+        ? { fixture: 'yahoo/chart-aapl.json' }
+        : url.pathname === '/v8/finance/chart/BRK-B'
+          ? { fixture: 'yahoo/chart-brk-b.json' }
+          : { status: 404 },
     );
     const ticks = polled.documents.flatMap((d) => d.ticks).sort((a, b) => a.symbol.localeCompare(b.symbol));
     expect(ticks).toEqual([
@@ -110,12 +131,25 @@ describe('yahoo (v8 chart JSON)', () => {
   });
 
   it.each<[string, FixtureResponse, SourceProblemReason, number]>([
-    ['the symbol is unknown (404 chart error)', { status: 404, fixture: 'yahoo/not-found.json' }, 'unknown_symbol', 404],
-    ['it is rate limited (429 text)', { status: 429, fixture: 'yahoo/rate-limit.txt', contentType: 'text/plain' }, 'rate_limited', 429],
+    [
+      'the symbol is unknown (404 chart error)',
+      { status: 404, fixture: 'yahoo/not-found.json' },
+      'unknown_symbol',
+      404,
+    ],
+    [
+      'it is rate limited (429 text)',
+      { status: 429, fixture: 'yahoo/rate-limit.txt', contentType: 'text/plain' },
+      'rate_limited',
+      429,
+    ],
     ['the body is empty', { fixture: 'yahoo/empty.json' }, 'empty_body', 200],
-  ])('when %s, then it is logged, counted and stored, without a tick or a crash', async (_what, response, reason, status) => {
-    await expectProblem(await pollOnce(yahoo(), () => response), 'yahoo', reason, status);
-  });
+  ])(
+    'when %s, then it is logged, counted and stored, without a tick or a crash',
+    async (_what, response, reason, status) => {
+      await expectProblem(await pollOnce(yahoo(), () => response), 'yahoo', reason, status);
+    },
+  );
 });
 
 describe('alphavantage (GLOBAL_QUOTE)', () => {
@@ -142,11 +176,15 @@ describe('alphavantage (GLOBAL_QUOTE)', () => {
 
 describe('finnhub (/quote)', () => {
   it('when a quote comes back, then c and t make the tick, and the key travels in a header', async () => {
-    const polled = await pollOnce(finnhub(), (url) => (url.pathname === '/api/v1/quote' ? { fixture: 'finnhub/quote-aapl.json' } : { status: 404 }));
+    const polled = await pollOnce(finnhub(), (url) =>
+      url.pathname === '/api/v1/quote' ? { fixture: 'finnhub/quote-aapl.json' } : { status: 404 },
+    );
     const request = server.requests.at(-1)!;
     expect(request.url.search).toBe('?symbol=AAPL');
     expect(request.headers['x-finnhub-token']).toBe('fh-secret-key-456');
-    expect(polled.documents[0]!.ticks).toEqual([{ symbol: 'AAPL', price: 222.5, timestamp: '2024-09-13T20:00:01.000Z', source: 'finnhub' }]);
+    expect(polled.documents[0]!.ticks).toEqual([
+      { symbol: 'AAPL', price: 222.5, timestamp: '2024-09-13T20:00:01.000Z', source: 'finnhub' },
+    ]);
   });
 
   it.each<[string, FixtureResponse, SourceProblemReason, number]>([
@@ -154,53 +192,84 @@ describe('finnhub (/quote)', () => {
     ['the API limit is reached (429)', { status: 429, fixture: 'finnhub/rate-limit.json' }, 'rate_limited', 429],
     ['the API key is invalid (401)', { status: 401, fixture: 'finnhub/invalid-key.json' }, 'auth_failed', 401],
     ['the body is empty', { body: '' }, 'empty_body', 200],
-  ])('when %s, then it is logged, counted and stored, without a tick or a crash', async (_what, response, reason, status) => {
-    await expectProblem(await pollOnce(finnhub(), () => response), 'finnhub', reason, status);
-  });
+  ])(
+    'when %s, then it is logged, counted and stored, without a tick or a crash',
+    async (_what, response, reason, status) => {
+      await expectProblem(await pollOnce(finnhub(), () => response), 'finnhub', reason, status);
+    },
+  );
 });
 
 describe('html (cheerio with CSS selectors)', () => {
-  it('when the page has the quote table, then each configured row becomes a tick and a row without a price is rejected', async () => {
-    const polled = await pollOnce(html(), () => ({ fixture: 'html/quotes.html', contentType: 'text/html' }));
-    const doc = polled.documents[0]!;
-    expect(doc.ticks).toEqual([
-      { symbol: 'AAPL', price: 222.5, timestamp: '2024-09-13T20:00:01.000Z', source: 'html', volume: 36766619 },
-      { symbol: 'MSFT', price: 430.59, timestamp: '2024-09-13T20:00:01.000Z', source: 'html', volume: 15874582 },
-      { symbol: 'TSLA', price: 230.29, timestamp: '2024-09-13T20:00:00.000Z', source: 'html', volume: 59515114 },
-    ]);
-    expect(doc.rejections).toMatchObject([{ reason: 'invalid_price', symbol: 'GME' }]);
-    expect(await metricValue(polled.app, 'ingestion_ticks_rejected_total', { source: 'html', reason: 'invalid_price' })).toBe(1);
-  });
+  it(
+    'when the page has the quote table, then each configured row becomes a tick and a row without a price is ' +
+      'rejected',
+    async () => {
+      const polled = await pollOnce(html(), () => ({ fixture: 'html/quotes.html', contentType: 'text/html' }));
+      const doc = polled.documents[0]!;
+      expect(doc.ticks).toEqual([
+        { symbol: 'AAPL', price: 222.5, timestamp: '2024-09-13T20:00:01.000Z', source: 'html', volume: 36766619 },
+        { symbol: 'MSFT', price: 430.59, timestamp: '2024-09-13T20:00:01.000Z', source: 'html', volume: 15874582 },
+        { symbol: 'TSLA', price: 230.29, timestamp: '2024-09-13T20:00:00.000Z', source: 'html', volume: 59515114 },
+      ]);
+      expect(doc.rejections).toMatchObject([{ reason: 'invalid_price', symbol: 'GME' }]);
+      expect(
+        await metricValue(polled.app, 'ingestion_ticks_rejected_total', { source: 'html', reason: 'invalid_price' }),
+      ).toBe(1);
+    },
+  );
 
-  it('when the layout changed (the row selector matches nothing), then it is logged, counted and stored, without a tick or a crash', async () => {
-    await expectProblem(await pollOnce(html(), () => ({ fixture: 'html/layout-changed.html', contentType: 'text/html' })), 'html', 'layout_changed', 200);
-  });
+  it(
+    'when the layout changed (the row selector matches nothing), then it is logged, counted and stored, ' +
+      'without a tick or a crash',
+    async () => {
+      await expectProblem(
+        await pollOnce(html(), () => ({ fixture: 'html/layout-changed.html', contentType: 'text/html' })),
+        'html',
+        'layout_changed',
+        200,
+      );
+    },
+  );
 
   it('when the page is empty, then it is an empty_body problem', async () => {
-    await expectProblem(await pollOnce(html(), () => ({ body: '', contentType: 'text/html' })), 'html', 'empty_body', 200);
+    await expectProblem(
+      await pollOnce(html(), () => ({ body: '', contentType: 'text/html' })),
+      'html',
+      'empty_body',
+      200,
+    );
   });
 });
 
 describe('API keys', () => {
-  it('when keyed sources fetch, fail and are rate limited, then no key appears in any log line or stored URL', async () => {
-    const secretA = 'av-secret-key-123';
-    const secretF = 'fh-secret-key-456';
-    const polledA = await pollOnce(alphavantage(), () => ({ fixture: 'alphavantage/rate-limit-note.json' }));
-    const polledF = await pollOnce(finnhub(), () => ({ status: 429, fixture: 'finnhub/rate-limit.json' }));
-    // a source whose server is gone: the fetch error is logged with its URL
-    const gone = new AlphaVantageSource({ baseUrl: 'http://127.0.0.1:1/', intervalMs: 60_000, symbols: ['IBM'], fetcher }, secretA);
-    const polledGone = await pollOnce(gone, () => ({}));
-    const status = (await polledGone.app.inject({ method: 'GET', url: '/sources/status' })).json() as { sources: { last_error: string }[] };
-    expect(status.sources[0]!.last_error).toMatch(/127\.0\.0\.1:1/);
+  it(
+    'when keyed sources fetch, fail and are rate limited, ' + 'then no key appears in any log line or stored URL',
+    async () => {
+      const secretA = 'av-secret-key-123';
+      const secretF = 'fh-secret-key-456';
+      const polledA = await pollOnce(alphavantage(), () => ({ fixture: 'alphavantage/rate-limit-note.json' }));
+      const polledF = await pollOnce(finnhub(), () => ({ status: 429, fixture: 'finnhub/rate-limit.json' }));
+      // a source whose server is gone: the fetch error is logged with its URL
+      const gone = new AlphaVantageSource(
+        { baseUrl: 'http://127.0.0.1:1/', intervalMs: 60_000, symbols: ['IBM'], fetcher },
+        secretA,
+      );
+      const polledGone = await pollOnce(gone, () => ({}));
+      const status = (await polledGone.app.inject({ method: 'GET', url: '/sources/status' })).json() as {
+        sources: { last_error: string }[];
+      };
+      expect(status.sources[0]!.last_error).toMatch(/127\.0\.0\.1:1/);
 
-    for (const polled of [polledA, polledF, polledGone]) {
-      expect(polled.logs.lines.length).toBeGreaterThan(0);
-      expect(polled.logs.text()).not.toContain(secretA);
-      expect(polled.logs.text()).not.toContain(secretF);
-      for (const doc of polled.documents) expect(JSON.stringify(doc)).not.toMatch(/secret-key/);
-    }
-    expect(JSON.stringify(status)).not.toContain(secretA);
-    expect(polledA.logs.text()).toContain('apikey=[redacted]');
-    expect(polledGone.logs.text()).toContain('poll failed');
-  });
+      for (const polled of [polledA, polledF, polledGone]) {
+        expect(polled.logs.lines.length).toBeGreaterThan(0);
+        expect(polled.logs.text()).not.toContain(secretA);
+        expect(polled.logs.text()).not.toContain(secretF);
+        for (const doc of polled.documents) expect(JSON.stringify(doc)).not.toMatch(/secret-key/);
+      }
+      expect(JSON.stringify(status)).not.toContain(secretA);
+      expect(polledA.logs.text()).toContain('apikey=[redacted]');
+      expect(polledGone.logs.text()).toContain('poll failed');
+    },
+  );
 });

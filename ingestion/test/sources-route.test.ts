@@ -31,32 +31,38 @@ describe('GET /sources', () => {
     expect(res.body).toBe('{"sources":["simulated://market"]}');
   });
 
-  it('when every source is enabled, then it lists exactly their base URLs, in the configured order, and nothing else', async () => {
-    const app = await appFor({
-      SOURCES: 'alphavantage,simulated,stooq,yahoo,finnhub,html',
-      ALPHAVANTAGE_API_KEY: 'k1',
-      FINNHUB_API_KEY: 'k2',
-      HTML_URL: 'https://quotes.example.com/most-active',
-      HTML_SELECTORS: '{"row":"tr","symbol":".s","price":".p"}',
-    });
-    const res = await app.inject({ method: 'GET', url: '/sources' });
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toStrictEqual({
-      sources: [
-        'https://www.alphavantage.co/',
-        'simulated://market',
-        'https://stooq.com/',
-        'https://query1.finance.yahoo.com/',
-        'https://finnhub.io/api/v1/',
-        'https://quotes.example.com/most-active',
-      ],
-    });
-    expect(res.body).not.toMatch(/k1|k2/);
-  });
+  it(
+    'when every source is enabled, then it lists exactly their base URLs, in the configured order, and nothing ' +
+      'else',
+    async () => {
+      const app = await appFor({
+        SOURCES: 'alphavantage,simulated,stooq,yahoo,finnhub,html',
+        ALPHAVANTAGE_API_KEY: 'k1',
+        FINNHUB_API_KEY: 'k2',
+        HTML_URL: 'https://quotes.example.com/most-active',
+        HTML_SELECTORS: '{"row":"tr","symbol":".s","price":".p"}',
+      });
+      const res = await app.inject({ method: 'GET', url: '/sources' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toStrictEqual({
+        sources: [
+          'https://www.alphavantage.co/',
+          'simulated://market',
+          'https://stooq.com/',
+          'https://query1.finance.yahoo.com/',
+          'https://finnhub.io/api/v1/',
+          'https://quotes.example.com/most-active',
+        ],
+      });
+      expect(res.body).not.toMatch(/k1|k2/);
+    },
+  );
 
   it('when a base URL is configured, then that URL is listed', async () => {
     const app = await appFor({ SOURCES: 'stooq', STOOQ_BASE_URL: 'http://127.0.0.1:9999/stooq/' });
-    expect((await app.inject({ method: 'GET', url: '/sources' })).json()).toStrictEqual({ sources: ['http://127.0.0.1:9999/stooq/'] });
+    expect((await app.inject({ method: 'GET', url: '/sources' })).json()).toStrictEqual({
+      sources: ['http://127.0.0.1:9999/stooq/'],
+    });
   });
 });
 
@@ -88,6 +94,11 @@ describe('GET /sources/status', () => {
     const app = await appFor({});
     const res = await app.inject({ method: 'GET', url: '/nope' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error: 'Not Found', message: 'No route GET /nope' });
+    expect(res.json()).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      code: 'LZ_ERR_NO_ROUTE',
+      message: 'No route GET /nope',
+    });
   });
 });

@@ -29,27 +29,34 @@ function stalledBus(inner: MessageBus): { bus: MessageBus; open: () => void } {
 }
 
 describe('a broker that stops confirming', () => {
-  it('when confirms stall, then ingesting does not wait past the publish timeout, the ticks stay in the outbox, and they are published once when confirms resume', async () => {
-    const broker = new MemoryBroker();
-    const observer = broker.connect();
-    await observer.declare({ exchanges: [{ name: 'prices', type: 'topic' }], queues: [{ name: 'observer', bindings: [{ exchange: 'prices', pattern: '#' }] }] });
-    const { bus, open } = stalledBus(broker.connect());
-    const { app, rawStore } = buildTestApp({ bus, settings: { publishTimeoutMs: 100, outboxRetryMs: 50 } });
-    await app.ready();
+  it(
+    'when confirms stall, then ingesting does not wait past the publish timeout, the ticks stay in the outbox, ' +
+      'and they are published once when confirms resume',
+    async () => {
+      const broker = new MemoryBroker();
+      const observer = broker.connect();
+      await observer.declare({
+        exchanges: [{ name: 'prices', type: 'topic' }],
+        queues: [{ name: 'observer', bindings: [{ exchange: 'prices', pattern: '#' }] }],
+      });
+      const { bus, open } = stalledBus(broker.connect());
+      const { app, rawStore } = buildTestApp({ bus, settings: { publishTimeoutMs: 100, outboxRetryMs: 50 } });
+      await app.ready();
 
-    const outcome = await app.ingestion.pipeline.ingest(
-      { source: 'grpc', url: 'grpc://test', fetched_at: new Date(), status: 200, body: '{}' },
-      () => ({ candidates: [{ symbol: 'AAPL', price: 1, timestamp: '2024-09-14T12:00:00Z' }], problems: [] }),
-    );
-    expect(outcome).toMatchObject({ published: false, accepted: [{ symbol: 'AAPL' }] });
-    expect(await rawStore.outboxDepth()).toBe(1);
+      const outcome = await app.ingestion.pipeline.ingest(
+        { source: 'grpc', url: 'grpc://test', fetched_at: new Date(), status: 200, body: '{}' },
+        () => ({ candidates: [{ symbol: 'AAPL', price: 1, timestamp: '2024-09-14T12:00:00Z' }], problems: [] }),
+      );
+      expect(outcome).toMatchObject({ published: false, accepted: [{ symbol: 'AAPL' }] });
+      expect(await rawStore.outboxDepth()).toBe(1);
 
-    open();
-    await waitFor(async () => (await rawStore.outboxDepth()) === 0, 5000, 'the stalled publish completing');
-    await app.ingestion.publisher.drain();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(broker.depth('observer')).toBe(1);
-    await app.close();
-    await observer.close();
-  });
+      open();
+      await waitFor(async () => (await rawStore.outboxDepth()) === 0, 5000, 'the stalled publish completing');
+      await app.ingestion.publisher.drain();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(broker.depth('observer')).toBe(1);
+      await app.close();
+      await observer.close();
+    },
+  );
 });

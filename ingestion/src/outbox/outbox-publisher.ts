@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { MessageBus } from '@lizards/lib';
+import { storeTopology, type MessageBus, type StoreTopologyOptions, type Topology } from '@lizards/lib';
 import type { IngestionMetrics } from '../ingestion-metrics.js';
 import type { RawDocument, RawStore } from '../raw-store/raw-store.js';
 import type { Tick } from '../ticks/tick.js';
@@ -8,7 +8,8 @@ import { tickMessages } from './tick-message.js';
 export interface OutboxPublisherOptions {
   bus: MessageBus;
   store: RawStore;
-  exchange: string;
+  /** The prices exchange and the store queue: declared here too, so ticks have a queue before any provider ran. */
+  topology: StoreTopologyOptions;
   /** Most ticks in one publishBatch. */
   batchSize: number;
   /** How often a non-empty outbox is retried while the bus stays connected (e.g. after a failed confirm). */
@@ -24,10 +25,12 @@ const DRAIN_PAGE = 100;
 
 /**
  * Publishes the ticks of stored documents and marks a document published only after the broker confirmed
- * all of them. What cannot be published now (broker down) stays in the raw store and is republished on start,
- * when the bus reconnects, and on a retry timer.
+ * all of them into a queue (publishes are mandatory: a tick no queue took is not published). What cannot be
+ * published now (broker down, store queue missing) stays in the raw store and is republished on start, when the
+ * bus reconnects, and on a retry timer.
  */
 export class OutboxPublisher {
+  private readonly topology: Topology;
   private readonly inFlight = new Set<string>();
   private draining: Promise<void> | undefined;
   private drainRequested = false;
@@ -35,10 +38,12 @@ export class OutboxPublisher {
   private offStateChange: (() => void) | undefined;
   private stopped = false;
 
-  constructor(private readonly opts: OutboxPublisherOptions) {}
+  constructor(private readonly opts: OutboxPublisherOptions) {
+    this.topology = storeTopology(opts.topology);
+  }
 
   async start(): Promise<void> {
-    await this.opts.bus.declare({ exchanges: [{ name: this.opts.exchange, type: 'topic' }] });
+    await this.opts.bus.declare(this.topology);
     this.offStateChange = this.opts.bus.onStateChange((state) => {
       if (state === 'connected') {
         this.opts.log.info('bus connected: draining the outbox');
@@ -86,7 +91,9 @@ export class OutboxPublisher {
     }
   }
 
-  /** Republishes every unpublished document, oldest first, until the outbox is empty or the bus fails. Single-flight. */
+  /**
+   * Republishes every unpublished document, oldest first, until the outbox is empty or the bus fails. Single-flight.
+   */
   drain(): Promise<void> {
     if (this.draining) {
       this.drainRequested = true;
@@ -128,6 +135,17 @@ export class OutboxPublisher {
     if (republished > 0) this.opts.log.info({ documents: republished }, 'outbox drained');
   }
 
+  /** The store queue or its binding went away (deleted by hand): declare them again for the retry. */
+  private redeclare(): void {
+    this.opts.log.warn(
+      { queue: this.opts.topology.queue },
+      'ticks unroutable: declaring the store queue again; the outbox keeps them',
+    );
+    this.opts.bus
+      .declare(this.topology)
+      .catch((err: unknown) => this.opts.log.warn({ err }, 'declaring the store queue again failed'));
+  }
+
   /** Groups documents so that a group's ticks fit one batch (a bigger document is a group of its own). */
   private groups(documents: RawDocument[]): RawDocument[][] {
     const groups: RawDocument[][] = [];
@@ -150,7 +168,12 @@ export class OutboxPublisher {
     const publishedAt = Date.now();
     for (let i = 0; i < ticks.length; i += this.opts.batchSize) {
       const slice = ticks.slice(i, i + this.opts.batchSize);
-      await this.opts.bus.publishBatch(tickMessages(this.opts.exchange, slice, publishedAt));
+      await this.opts.bus
+        .publishBatch(tickMessages(this.opts.topology.exchange, slice, publishedAt))
+        .catch((err: unknown) => {
+          if ((err as { code?: string }).code === 'LZ_ERR_BUS_UNROUTABLE') this.redeclare();
+          throw err;
+        });
       const perSource = new Map<string, number>();
       for (const t of slice) perSource.set(t.source, (perSource.get(t.source) ?? 0) + 1);
       for (const [source, n] of perSource) this.opts.metrics.ticksPublished.inc({ source }, n);

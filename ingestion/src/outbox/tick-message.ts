@@ -1,12 +1,7 @@
-import type { OutgoingMessage } from '@lizards/lib';
+import { PUBLISHED_AT_HEADER, pricesMessageBody, type OutgoingMessage, type PriceTick } from '@lizards/lib';
 import type { Tick } from '../ticks/tick.js';
 
-/** Header carrying when ingestion published the tick (epoch ms), for tick-to-push latency. */
-export const PUBLISHED_AT_HEADER = 'x-published-at';
-
-type WireTick = Pick<Tick, 'symbol' | 'price' | 'timestamp' | 'source' | 'volume'>;
-
-function wireTick(tick: Tick): WireTick {
+function wireTick(tick: Tick): PriceTick {
   return {
     symbol: tick.symbol,
     price: tick.price,
@@ -17,10 +12,11 @@ function wireTick(tick: Tick): WireTick {
 }
 
 /**
- * Ticks as bus messages on the prices exchange, one message per source and symbol (routing key = symbol):
+ * Ticks as `prices` messages (lib's prices contract), one message per source and symbol (routing key = symbol):
  * a lone tick is the tick object itself (messageId `source:symbol:timestamp`); several ticks of one source
  * and symbol travel together as `{"ticks":[...]}` (messageId `source:symbol:<first timestamp>+<count>`), so the
- * broker persists, routes and confirms one message per symbol of a batch instead of one per tick.
+ * broker persists, routes and confirms one message per symbol of a batch instead of one per tick. Mandatory: a
+ * message no queue takes is returned, not confirmed as if stored.
  */
 export function tickMessages(exchange: string, ticks: readonly Tick[], publishedAt: number): OutgoingMessage[] {
   const groups = new Map<string, Tick[]>();
@@ -37,10 +33,11 @@ export function tickMessages(exchange: string, ticks: readonly Tick[], published
     messages.push({
       exchange,
       routingKey: first.symbol,
-      body: Buffer.from(JSON.stringify(single ? wireTick(first) : { ticks: group.map(wireTick) })),
+      body: pricesMessageBody(group.map(wireTick)),
       options: {
         messageId: single ? `${key}:${first.timestamp}` : `${key}:${first.timestamp}+${group.length}`,
         contentType: 'application/json',
+        mandatory: true,
         headers: { [PUBLISHED_AT_HEADER]: publishedAt },
       },
     });

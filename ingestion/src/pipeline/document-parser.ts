@@ -9,7 +9,14 @@ export function documentParser(sources: readonly Source[]): (doc: RawDocument) =
     if (doc.source === 'grpc') return () => parseContentDocument(doc.body);
     const source = byId.get(doc.source);
     if (!source) return undefined;
-    const fetched = { source: source.id, url: doc.url, fetchedAt: doc.fetched_at, status: doc.status, contentType: doc.content_type ?? undefined, body: doc.body };
+    const fetched = {
+      source: source.id,
+      url: doc.url,
+      fetchedAt: doc.fetched_at,
+      status: doc.status,
+      contentType: doc.content_type ?? undefined,
+      body: doc.body,
+    };
     return () => source.parse(fetched, { url: doc.url, symbols: doc.symbols ?? [...source.symbols] });
   };
 }

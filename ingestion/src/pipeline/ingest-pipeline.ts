@@ -28,6 +28,12 @@ export interface IngestOutcome {
 export class IngestPipeline {
   constructor(private readonly opts: IngestPipelineOptions) {}
 
+  /** False while the raw store refuses new documents (full of unpublished ones): `ingest` would reject. */
+  get accepting(): boolean {
+    return !this.opts.store.full;
+  }
+
+  /** Rejects with RawStoreFullError, taking nothing, when the raw store has no room. */
   async ingest(document: NewRawDocument, parse: () => ParsedDocument): Promise<IngestOutcome> {
     const { store, metrics, log } = this.opts;
     const documentId = await store.insert(document);
@@ -35,7 +41,10 @@ export class IngestPipeline {
     try {
       parsed = parse();
     } catch (err) {
-      parsed = { candidates: [], problems: [{ reason: 'bad_response', message: `unparseable: ${(err as Error).message}`.slice(0, 200) }] };
+      parsed = {
+        candidates: [],
+        problems: [{ reason: 'bad_response', message: `unparseable: ${(err as Error).message}`.slice(0, 200) }],
+      };
     }
     const { accepted, rejections } = transformAndValidate(parsed.candidates, document.source, {
       maxFutureSkewMs: this.opts.maxFutureSkewMs,
@@ -46,7 +55,10 @@ export class IngestPipeline {
     const source = document.source;
     for (const p of parsed.problems) {
       metrics.sourceProblems.inc({ source, reason: p.reason });
-      log.warn({ source, documentId, url: document.url, status: document.status, reason: p.reason, problem: p.message }, 'source problem');
+      log.warn(
+        { source, documentId, url: document.url, status: document.status, reason: p.reason, problem: p.message },
+        'source problem',
+      );
     }
     for (const r of rejections) {
       metrics.ticksRejected.inc({ source, reason: r.reason });
@@ -56,7 +68,8 @@ export class IngestPipeline {
       log.warn({ source, documentId, rejected: rejections.length, first: rejections[0] }, 'ticks rejected');
     }
     metrics.ticksAccepted.inc({ source }, accepted.length);
-    const published = accepted.length > 0 ? await this.opts.publisher.publish({ id: documentId, ticks: accepted }) : true;
+    const published =
+      accepted.length > 0 ? await this.opts.publisher.publish({ id: documentId, ticks: accepted }) : true;
     return { documentId, accepted, rejections, problems: parsed.problems, published };
   }
 
@@ -65,7 +78,10 @@ export class IngestPipeline {
    * validates and records them, leaving their ticks in the outbox for the publisher. Only documents fetched
    * before `before` are taken, so documents another instance is processing right now are left alone.
    */
-  async recover(parserFor: (document: RawDocument) => (() => ParsedDocument) | undefined, before: Date): Promise<number> {
+  async recover(
+    parserFor: (document: RawDocument) => (() => ParsedDocument) | undefined,
+    before: Date,
+  ): Promise<number> {
     const { store, log } = this.opts;
     let recovered = 0;
     for (;;) {
@@ -75,9 +91,17 @@ export class IngestPipeline {
         const parse = parserFor(document);
         let parsed: ParsedDocument;
         try {
-          parsed = parse ? parse() : { candidates: [], problems: [{ reason: 'bad_response', message: `no parser for source ${document.source} any more` }] };
+          parsed = parse
+            ? parse()
+            : {
+                candidates: [],
+                problems: [{ reason: 'bad_response', message: `no parser for source ${document.source} any more` }],
+              };
         } catch (err) {
-          parsed = { candidates: [], problems: [{ reason: 'bad_response', message: `unparseable: ${(err as Error).message}`.slice(0, 200) }] };
+          parsed = {
+            candidates: [],
+            problems: [{ reason: 'bad_response', message: `unparseable: ${(err as Error).message}`.slice(0, 200) }],
+          };
         }
         const { accepted, rejections } = transformAndValidate(parsed.candidates, document.source, {
           maxFutureSkewMs: this.opts.maxFutureSkewMs,

@@ -6,9 +6,14 @@ import type { RawStore } from './raw-store.js';
 
 /** MongoDB when MONGO_URL is set, otherwise the embedded store (on disk when RAW_STORE_DIR is set). */
 export function createRawStore(config: IngestionConfig, log?: Pick<FastifyBaseLogger, 'warn' | 'info'>): RawStore {
-  if (config.MONGO_URL) return new MongoRawStore({ url: config.MONGO_URL, dbName: config.MONGO_DB, retentionDays: config.RAW_RETENTION_DAYS });
+  if (config.MONGO_URL)
+    return new MongoRawStore({
+      url: config.MONGO_URL,
+      dbName: config.MONGO_DB,
+      retentionDays: config.RAW_RETENTION_DAYS,
+    });
   return new EmbeddedRawStore({
-    maxDocuments: config.RAW_STORE_MAX_DOCS,
+    maxBytes: config.RAW_STORE_MAX_BYTES,
     retentionDays: config.RAW_RETENTION_DAYS,
     dataDir: config.RAW_STORE_DIR,
     ...(log ? { log } : {}),

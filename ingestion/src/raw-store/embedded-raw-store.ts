@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
+import { RawStoreFullError } from '@lizards/lib';
 import type { SourceId } from '../ticks/tick.js';
 import type { DocumentOutcome, NewRawDocument, RawDocument, RawStore } from './raw-store.js';
 
 export interface EmbeddedRawStoreOptions {
-  /** Most documents kept; past it the oldest published ones go first. */
-  maxDocuments: number;
+  /**
+   * Budget of the documents kept, in bytes (their JSON size). Published documents are evicted, oldest first, to make
+   * room; unpublished ones never are: when they fill it, new documents are refused.
+   */
+  maxBytes: number;
   retentionDays: number;
   /** When set, every change is appended to `<dir>/raw-documents.jsonl` and replayed at start. */
   dataDir?: string | undefined;
@@ -31,18 +35,29 @@ function revive(doc: RawDocument): RawDocument {
   };
 }
 
-/** In-process raw store: bounded, with retention, optionally persisted as a JSON-lines change log. */
+/** What a document costs the budget: about its JSON size, as held in memory and written to the change log. */
+function sizeOf(doc: RawDocument): number {
+  return Buffer.byteLength(doc.body) + Buffer.byteLength(JSON.stringify({ ...doc, body: '' }));
+}
+
+/**
+ * In-process raw store: bounded by bytes, with retention, optionally persisted as a JSON-lines change log. Only
+ * published documents are ever evicted or expired; unpublished ones wait for the broker however long it takes.
+ */
 export class EmbeddedRawStore implements RawStore {
   readonly kind = 'embedded' as const;
   /** Insertion order is age order: the first entries are the oldest. */
   private readonly docs = new Map<string, RawDocument>();
+  private readonly sizes = new Map<string, { bytes: number; unpublished: boolean }>();
   private pending = 0;
+  /** Bytes of every document held, and of those not published (which nothing may evict). */
+  private bytes = 0;
+  private unpublishedBytes = 0;
+  private refusing = false;
   private file: FileHandle | undefined;
   private writes: Promise<void> = Promise.resolve();
-  private appended = 0;
+  private appendedBytes = 0;
   private closed = false;
-  /** Unpublished documents dropped because the bound was reached (only when everything held is unpublished). */
-  droppedUnpublished = 0;
   private readonly now: () => number;
 
   constructor(private readonly opts: EmbeddedRawStoreOptions) {
@@ -72,15 +87,43 @@ export class EmbeddedRawStore implements RawStore {
         this.opts.log?.warn({ path }, 'skipping an unreadable raw-store log line');
       }
     }
-    this.enforceBounds();
+    this.expire();
+    this.makeRoom(0);
+    if (this.unpublishedBytes > this.opts.maxBytes) {
+      this.refusing = true;
+      this.opts.log?.warn(
+        { path, unpublishedBytes: this.unpublishedBytes, maxBytes: this.opts.maxBytes },
+        'raw store loaded full: new input is refused until the outbox drains',
+      );
+    }
     await this.compact();
-    this.opts.log?.info({ path, documents: this.docs.size, unpublished: this.pending }, 'embedded raw store loaded');
+    this.opts.log?.info(
+      { path, documents: this.docs.size, unpublished: this.pending, bytes: this.bytes },
+      'embedded raw store loaded',
+    );
+  }
+
+  get full(): boolean {
+    return this.refusing;
   }
 
   async insert(document: NewRawDocument): Promise<string> {
-    const doc: RawDocument = { ...document, id: randomUUID(), processed: false, ticks: [], rejections: [], problems: [], published: false };
+    const doc: RawDocument = {
+      ...document,
+      id: randomUUID(),
+      processed: false,
+      ticks: [],
+      rejections: [],
+      problems: [],
+      published: false,
+    };
+    this.expire();
+    if (!this.makeRoom(sizeOf(doc))) {
+      // Full until publishing frees room; a document larger than the whole budget is refused without that.
+      if (this.unpublishedBytes > 0) this.refusing = true;
+      throw new RawStoreFullError(this.unpublishedBytes, this.opts.maxBytes);
+    }
     this.apply({ op: 'insert', doc });
-    this.enforceBounds();
     await this.append({ op: 'insert', doc });
     return doc.id;
   }
@@ -148,6 +191,7 @@ export class EmbeddedRawStore implements RawStore {
         if (earlier) this.remove(earlier);
         this.docs.set(doc.id, doc);
         if (doc.processed && !doc.published) this.pending++;
+        this.resize(doc);
         return;
       }
       case 'outcome': {
@@ -155,6 +199,7 @@ export class EmbeddedRawStore implements RawStore {
         if (!doc || doc.processed) return;
         Object.assign(doc, entry.outcome, { processed: true, published: entry.outcome.ticks.length === 0 });
         if (!doc.published) this.pending++;
+        this.resize(doc);
         return;
       }
       case 'published':
@@ -164,33 +209,57 @@ export class EmbeddedRawStore implements RawStore {
           doc.published = true;
           doc.published_at = new Date(entry.at);
           if (doc.processed) this.pending--;
+          const size = this.sizes.get(id)!;
+          size.unpublished = false;
+          this.unpublishedBytes -= size.bytes;
+          this.refusing = false;
         }
     }
   }
 
+  /** Accounts a document at its current size; a published one is evictable, so it makes room. */
+  private resize(doc: RawDocument): void {
+    this.forget(doc.id);
+    const size = { bytes: sizeOf(doc), unpublished: !doc.published };
+    this.sizes.set(doc.id, size);
+    this.bytes += size.bytes;
+    if (size.unpublished) this.unpublishedBytes += size.bytes;
+    else this.refusing = false;
+  }
+
+  private forget(id: string): void {
+    const size = this.sizes.get(id);
+    if (!size) return;
+    this.sizes.delete(id);
+    this.bytes -= size.bytes;
+    if (size.unpublished) this.unpublishedBytes -= size.bytes;
+  }
+
   private remove(doc: RawDocument): void {
+    this.forget(doc.id);
     this.docs.delete(doc.id);
     if (doc.processed && !doc.published) this.pending--;
   }
 
-  private enforceBounds(): void {
+  /** Drops published documents older than the retention; unpublished ones stay. */
+  private expire(): void {
     const cutoff = this.now() - this.opts.retentionDays * DAY_MS;
     for (const doc of this.docs.values()) {
       if (doc.fetched_at.getTime() >= cutoff) break;
-      this.remove(doc);
-    }
-    if (this.docs.size <= this.opts.maxDocuments) return;
-    for (const doc of this.docs.values()) {
-      if (this.docs.size <= this.opts.maxDocuments) return;
       if (doc.published) this.remove(doc);
     }
-    // Everything left awaits the broker: the bound wins over the outbox, and the loss is counted and logged.
+  }
+
+  /** Evicts published documents, oldest first, until `size` more bytes fit the budget; false when they cannot. */
+  private makeRoom(size: number): boolean {
+    if (this.bytes + size <= this.opts.maxBytes) return true;
+    // Evicting every published document would not be enough: keep them.
+    if (this.unpublishedBytes + size > this.opts.maxBytes) return false;
     for (const doc of this.docs.values()) {
-      if (this.docs.size <= this.opts.maxDocuments) break;
-      this.remove(doc);
-      this.droppedUnpublished++;
-      this.opts.log?.warn({ id: doc.id, source: doc.source }, 'raw store full: dropped an unpublished document');
+      if (doc.published) this.remove(doc);
+      if (this.bytes + size <= this.opts.maxBytes) return true;
     }
+    return false;
   }
 
   private append(entry: LogEntry): Promise<void> {
@@ -200,8 +269,9 @@ export class EmbeddedRawStore implements RawStore {
       if (this.closed && !this.file) return;
       this.file ??= await open(this.path!, 'a');
       await this.file.write(line);
-      // The log is rewritten from memory once it holds far more entries than documents.
-      if (++this.appended > this.opts.maxDocuments * 4) await this.rewrite();
+      // The log is rewritten from memory once what was appended since the last rewrite passes the budget.
+      this.appendedBytes += line.length;
+      if (this.appendedBytes > this.opts.maxBytes) await this.rewrite();
     });
     return this.writes;
   }
@@ -218,6 +288,6 @@ export class EmbeddedRawStore implements RawStore {
     const lines = [...this.docs.values()].map((doc) => JSON.stringify({ op: 'insert', doc } satisfies LogEntry));
     await writeFile(`${path}.tmp`, lines.length > 0 ? `${lines.join('\n')}\n` : '');
     await rename(`${path}.tmp`, path);
-    this.appended = 0;
+    this.appendedBytes = 0;
   }
 }

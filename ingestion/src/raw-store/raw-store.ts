@@ -35,12 +35,23 @@ export interface DocumentOutcome {
   problems: SourceProblem[];
 }
 
-/** The raw store port: MongoDB and an embedded store implement it. */
+/**
+ * The raw store port: MongoDB and an embedded store implement it. It never drops a document whose ticks are not
+ * published: retention and bounds take published documents only.
+ */
 export interface RawStore {
   readonly kind: 'mongodb' | 'embedded';
+  /**
+   * True while new documents are refused because unpublished ones fill the store's budget (the embedded store's
+   * bytes; MongoDB is bounded by its disk and is never full here). Turns false once publishing makes room.
+   */
+  readonly full: boolean;
   /** Connects, creates indexes or loads from disk. */
   start(): Promise<void>;
-  /** Stores a document before anything is done with it; returns its id. */
+  /**
+   * Stores a document before anything is done with it; returns its id. Rejects with RawStoreFullError when there is no
+   * room.
+   */
   insert(document: NewRawDocument): Promise<string>;
   /** Records what the transform made of a document; a document without ticks is published at once. */
   recordOutcome(id: string, outcome: DocumentOutcome): Promise<void>;

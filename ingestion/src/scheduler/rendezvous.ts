@@ -4,7 +4,9 @@ function weight(node: string, key: string): bigint {
   return createHash('sha1').update(node).update('\0').update(key).digest().readBigUInt64BE(0);
 }
 
-/** Rendezvous (highest random weight) hashing: the node that owns `key`; the same on every instance for the same nodes. */
+/**
+ * Rendezvous (highest random weight) hashing: the node that owns `key`; the same on every instance for the same nodes.
+ */
 export function rendezvousOwner(key: string, nodes: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestWeight = -1n;

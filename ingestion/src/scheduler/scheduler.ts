@@ -1,10 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { FetchTimeoutError } from '../errors.js';
+import { backoffDelay, type BackoffOptions, FetchTimeoutError } from '@lizards/lib';
 import type { IngestionMetrics } from '../ingestion-metrics.js';
-import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
+import type { IngestOutcome, IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import { rawDocumentOf } from '../raw-store/raw-store.js';
-import { BACKOFF_PROBLEMS, type Source, type SourceRequest } from '../sources/source.js';
-import { backoffDelay } from './backoff.js';
+import { BACKOFF_PROBLEMS, type FetchedDocument, type Source, type SourceRequest } from '../sources/source.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import type { ShardFilter } from './shard-membership.js';
 
@@ -42,6 +41,8 @@ export interface SourceStatus {
   last_error_at: string | null;
   last_error: string | null;
   next_poll_at: string | null;
+  /** Polls are skipped while the raw store is full: nothing fetched could be kept. */
+  paused: boolean;
 }
 
 interface SourceState {
@@ -62,10 +63,12 @@ export class Scheduler {
   private readonly states: SourceState[];
   private readonly limiter: ConcurrencyLimiter;
   private readonly now: () => number;
+  private readonly backoff: BackoffOptions;
   private started = false;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.limiter = new ConcurrencyLimiter(opts.concurrency);
+    this.backoff = { baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs };
     this.now = opts.now ?? Date.now;
     this.states = opts.sources.map((source) => ({
       source,
@@ -90,6 +93,7 @@ export class Scheduler {
         last_error_at: null,
         last_error: null,
         next_poll_at: null,
+        paused: false,
       },
     }));
   }
@@ -136,7 +140,7 @@ export class Scheduler {
         // Fixed rate while healthy (the simulated market ticks on time); backoff after failures.
         const delay =
           failures > 0
-            ? Math.max(state.source.intervalMs, backoffDelay(failures, this.opts.backoffBaseMs, this.opts.backoffMaxMs))
+            ? Math.max(state.source.intervalMs, backoffDelay(failures - 1, this.backoff))
             : Math.max(0, state.source.intervalMs - sinceStart);
         this.schedule(state, delay);
       });
@@ -145,6 +149,14 @@ export class Scheduler {
 
   private async poll(state: SourceState): Promise<void> {
     const { source, status } = state;
+    if (status.paused !== !this.opts.pipeline.accepting) {
+      status.paused = !status.paused;
+      if (status.paused)
+        this.opts.log.warn({ source: source.id }, 'raw store full: polling paused until the outbox drains');
+      else this.opts.log.info({ source: source.id }, 'raw store has room again: polling resumed');
+    }
+    // Not a failure of the source: the next poll comes at the usual interval.
+    if (status.paused) return;
     const symbols = source.symbols.filter((s) => this.opts.shard.owns(s));
     status.polls++;
     status.last_poll_at = iso(this.now());
@@ -165,14 +177,17 @@ export class Scheduler {
     status.consecutive_failures++;
     status.last_error_at = iso(this.now());
     status.last_error = failure;
-    this.opts.log.warn({ source: source.id, consecutiveFailures: status.consecutive_failures, error: failure }, 'poll failed; backing off');
+    this.opts.log.warn(
+      { source: source.id, consecutiveFailures: status.consecutive_failures, error: failure },
+      'poll failed; backing off',
+    );
   }
 
   /** Fetches one request and ingests the response; returns why it failed, if it did. */
   private async fetchAndIngest(state: SourceState, request: SourceRequest): Promise<string | undefined> {
     const { source, status } = state;
     const { metrics } = this.opts;
-    let document;
+    let document: FetchedDocument;
     try {
       document = await this.limiter.run(() => this.fetchWithTimeout(source, request));
     } catch (err) {
@@ -183,7 +198,16 @@ export class Scheduler {
     }
     status.fetches++;
     metrics.fetches.inc({ source: source.id, outcome: document.status < 400 ? 'ok' : 'http_error' });
-    const outcome = await this.opts.pipeline.ingest(rawDocumentOf(document, request.symbols), () => source.parse(document, request));
+    let outcome: IngestOutcome;
+    try {
+      outcome = await this.opts.pipeline.ingest(rawDocumentOf(document, request.symbols), () =>
+        source.parse(document, request),
+      );
+    } catch (err) {
+      // Filled up since the poll began: the response was not taken, and the next poll after the pause fetches afresh.
+      if ((err as { code?: string }).code === 'LZ_ERR_INGESTION_RAW_STORE_FULL') return undefined;
+      throw err;
+    }
     status.documents++;
     status.ticks_accepted += outcome.accepted.length;
     status.ticks_rejected += outcome.rejections.length;
@@ -194,7 +218,10 @@ export class Scheduler {
 
   private async fetchWithTimeout(source: Source, request: SourceRequest) {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new FetchTimeoutError(source.id, this.opts.timeoutMs)), this.opts.timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new FetchTimeoutError(source.id, this.opts.timeoutMs)),
+      this.opts.timeoutMs,
+    );
     const end = this.opts.metrics.fetchDuration.startTimer({ source: source.id });
     try {
       return await source.fetch(request, controller.signal);

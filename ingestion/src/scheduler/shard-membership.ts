@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { RegistryClient } from '@lizards/lib';
+import { watchRegistry, type RegistryWatchSource } from '@lizards/lib';
 import { rendezvousOwner } from './rendezvous.js';
 
 /** Which symbols this instance polls. */
@@ -11,14 +11,14 @@ export interface ShardFilter {
 export const ownEverything: ShardFilter = { owns: () => true };
 
 export interface RegistryShardOptions {
-  client: RegistryClient;
+  client: RegistryWatchSource;
   /** Registry service id of the pollers (`ingestion`). */
   serviceId: string;
   /** This instance's id in the registry; undefined until registered. */
   selfId: () => string | undefined;
   /** How long one blocking query waits for a change. */
   watchWaitMs?: number;
-  /** Pause after a failed watch. */
+  /** First pause after a failed watch; it doubles on each failure in a row (up to 5 s). */
   retryMs?: number;
   log: Pick<FastifyBaseLogger, 'info' | 'warn'>;
 }
@@ -30,8 +30,7 @@ export interface RegistryShardOptions {
  */
 export class RegistryShard implements ShardFilter {
   private members: string[] = [];
-  private running = false;
-  private abortWait: (() => void) | undefined;
+  private aborter: AbortController | undefined;
   private readonly cache = new Map<string, boolean>();
   private cacheKey = '';
   private readonly listeners = new Set<(members: readonly string[]) => void>();
@@ -66,37 +65,25 @@ export class RegistryShard implements ShardFilter {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.watchLoop();
+    if (this.aborter) return;
+    this.aborter = new AbortController();
+    void watchRegistry({
+      source: this.opts.client,
+      serviceId: this.opts.serviceId,
+      waitMs: this.opts.watchWaitMs ?? 30_000,
+      retryMs: this.opts.retryMs ?? 1000,
+      signal: this.aborter.signal,
+      onAnswer: (result) => this.update(result.instances.map((i) => i.instance_id).sort()),
+      // Said once per outage, not once per retry.
+      onFailure: (err, failures) => {
+        if (failures === 1) this.opts.log.warn({ err }, 'registry watch failed; keeping the last membership');
+      },
+    });
   }
 
-  /** Stops watching; a blocking query already in flight is left to end on its own (it holds nothing). */
+  /** Stops watching and aborts the blocking query in flight. */
   stop(): void {
-    this.running = false;
-    this.abortWait?.();
-  }
-
-  private async watchLoop(): Promise<void> {
-    let index = 0;
-    let failures = 0;
-    while (this.running) {
-      try {
-        const result = await this.opts.client.watch(this.opts.serviceId, index, index === 0 ? 0 : (this.opts.watchWaitMs ?? 30_000));
-        if (!this.running) return;
-        // A registry that restarted starts counting again: follow it down.
-        index = result.index < index ? 0 : result.index;
-        failures = 0;
-        this.update(result.instances.map((i) => i.instance_id).sort());
-        if (index === 0) await this.pause(this.opts.retryMs ?? 1000);
-      } catch (err) {
-        if (!this.running) return;
-        // Said once per outage, not once per retry.
-        if (failures++ === 0) this.opts.log.warn({ err }, 'registry watch failed; keeping the last membership');
-        index = 0;
-        await this.pause(this.opts.retryMs ?? 1000);
-      }
-    }
+    this.aborter?.abort();
   }
 
   private update(members: string[]): void {
@@ -104,15 +91,5 @@ export class RegistryShard implements ShardFilter {
     this.members = members;
     this.opts.log.info({ service: this.opts.serviceId, members }, 'shard membership changed');
     for (const l of this.listeners) l(members);
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.abortWait = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

@@ -25,7 +25,9 @@ export class AlphaVantageSource extends HttpSource {
 
   plan(symbols: readonly string[]): SourceRequest[] {
     return symbols.map((symbol) => ({
-      url: `${joinUrl(this.baseUrl, 'query')}?function=GLOBAL_QUOTE&symbol=${encodeURIComponent(toDashedClass(symbol))}&apikey=${encodeURIComponent(this.apiKey)}`,
+      url:
+        `${joinUrl(this.baseUrl, 'query')}?function=GLOBAL_QUOTE` +
+        `&symbol=${encodeURIComponent(toDashedClass(symbol))}&apikey=${encodeURIComponent(this.apiKey)}`,
       symbols: [symbol],
     }));
   }
@@ -34,20 +36,41 @@ export class AlphaVantageSource extends HttpSource {
     const symbol = request.symbols[0];
     const failed = statusProblem(document);
     if (failed) return { candidates: [], problems: [failed] };
-    if (document.body.trim() === '') return { candidates: [], problems: [{ reason: 'empty_body', message: 'alphavantage returned an empty body' }] };
+    if (document.body.trim() === '')
+      return { candidates: [], problems: [{ reason: 'empty_body', message: 'alphavantage returned an empty body' }] };
     const json = parseJson(document.body) as GlobalQuoteResponse | undefined;
-    if (!json || typeof json !== 'object') return { candidates: [], problems: [{ reason: 'bad_response', message: 'alphavantage: body is not JSON' }] };
+    if (!json || typeof json !== 'object')
+      return { candidates: [], problems: [{ reason: 'bad_response', message: 'alphavantage: body is not JSON' }] };
     // The free tier answers 200 with a "Note" (per-minute limit) or "Information" (daily limit, premium endpoint).
     const notice = json.Note ?? json.Information;
-    if (notice) return { candidates: [], problems: [{ reason: 'rate_limited', message: `alphavantage: ${notice.slice(0, 160)}` }] };
+    if (notice)
+      return {
+        candidates: [],
+        problems: [{ reason: 'rate_limited', message: `alphavantage: ${notice.slice(0, 160)}` }],
+      };
     if (json['Error Message']) {
       const reason = /apikey/i.test(json['Error Message']) ? 'auth_failed' : 'unknown_symbol';
-      return { candidates: [], problems: [{ reason, message: `alphavantage: ${json['Error Message'].slice(0, 160)}`, ...(symbol ? { symbol } : {}) }] };
+      return {
+        candidates: [],
+        problems: [
+          { reason, message: `alphavantage: ${json['Error Message'].slice(0, 160)}`, ...(symbol ? { symbol } : {}) },
+        ],
+      };
     }
     const quote = json['Global Quote'];
-    if (!quote) return { candidates: [], problems: [{ reason: 'bad_response', message: 'alphavantage: no "Global Quote"' }] };
+    if (!quote)
+      return { candidates: [], problems: [{ reason: 'bad_response', message: 'alphavantage: no "Global Quote"' }] };
     if (Object.keys(quote).length === 0) {
-      return { candidates: [], problems: [{ reason: 'unknown_symbol', message: `alphavantage has no quote for ${symbol}`, ...(symbol ? { symbol } : {}) }] };
+      return {
+        candidates: [],
+        problems: [
+          {
+            reason: 'unknown_symbol',
+            message: `alphavantage has no quote for ${symbol}`,
+            ...(symbol ? { symbol } : {}),
+          },
+        ],
+      };
     }
     const day = quote['07. latest trading day'] ?? '';
     // Only the trading day is given: a quote for a past day is that day's close (16:00 New York); today's is live.

@@ -24,20 +24,33 @@ export class FinnhubSource extends HttpSource {
   }
 
   plan(symbols: readonly string[]): SourceRequest[] {
-    return symbols.map((symbol) => ({ url: `${joinUrl(this.baseUrl, 'quote')}?symbol=${encodeURIComponent(symbol)}`, symbols: [symbol] }));
+    return symbols.map((symbol) => ({
+      url: `${joinUrl(this.baseUrl, 'quote')}?symbol=${encodeURIComponent(symbol)}`,
+      symbols: [symbol],
+    }));
   }
 
   parse(document: FetchedDocument, request: SourceRequest): ParsedDocument {
     const symbol = request.symbols[0] ?? '';
-    if (document.body.trim() === '') return { candidates: [], problems: [{ reason: 'empty_body', message: 'finnhub returned an empty body' }] };
+    if (document.body.trim() === '')
+      return { candidates: [], problems: [{ reason: 'empty_body', message: 'finnhub returned an empty body' }] };
     const json = parseJson(document.body) as FinnhubQuote | undefined;
     const failed = statusProblem(document);
-    if (failed) return { candidates: [], problems: [{ ...failed, ...(json?.error ? { message: `finnhub: ${json.error}` } : {}) }] };
-    if (!json || typeof json !== 'object') return { candidates: [], problems: [{ reason: 'bad_response', message: 'finnhub: body is not JSON' }] };
-    if (json.error) return { candidates: [], problems: [{ reason: 'bad_response', message: `finnhub: ${json.error}` }] };
+    if (failed)
+      return {
+        candidates: [],
+        problems: [{ ...failed, ...(json?.error ? { message: `finnhub: ${json.error}` } : {}) }],
+      };
+    if (!json || typeof json !== 'object')
+      return { candidates: [], problems: [{ reason: 'bad_response', message: 'finnhub: body is not JSON' }] };
+    if (json.error)
+      return { candidates: [], problems: [{ reason: 'bad_response', message: `finnhub: ${json.error}` }] };
     // Finnhub answers an unknown symbol with 200 and a quote of zeros.
     if (json.c === 0 && (json.t === 0 || json.t === null)) {
-      return { candidates: [], problems: [{ reason: 'unknown_symbol', message: `finnhub has no quote for ${symbol}`, symbol }] };
+      return {
+        candidates: [],
+        problems: [{ reason: 'unknown_symbol', message: `finnhub has no quote for ${symbol}`, symbol }],
+      };
     }
     return {
       candidates: [

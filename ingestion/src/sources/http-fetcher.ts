@@ -1,6 +1,5 @@
-import { redactUrl } from '@lizards/lib';
+import { FetchFailedError, redactUrl, ResponseTooLargeError } from '@lizards/lib';
 import { request, type Dispatcher } from 'undici';
-import { FetchFailedError, ResponseTooLargeError } from '../errors.js';
 import type { PolledSourceId } from '../ticks/tick.js';
 import type { FetchedDocument } from './source.js';
 
@@ -15,7 +14,12 @@ export interface HttpFetcherOptions {
 export class HttpFetcher {
   constructor(private readonly opts: HttpFetcherOptions) {}
 
-  async get(source: PolledSourceId, url: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<FetchedDocument> {
+  async get(
+    source: PolledSourceId,
+    url: string,
+    signal: AbortSignal,
+    headers: Record<string, string> = {},
+  ): Promise<FetchedDocument> {
     const safeUrl = redactUrl(url);
     const fetchedAt = new Date();
     try {
@@ -46,7 +50,8 @@ export class HttpFetcher {
       };
     } catch (err) {
       if ((err as { code?: string }).code === 'LZ_ERR_INGESTION_RESPONSE_TOO_LARGE') throw err;
-      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new FetchFailedError(safeUrl, 'aborted');
+      if (signal.aborted)
+        throw signal.reason instanceof Error ? signal.reason : new FetchFailedError(safeUrl, 'aborted');
       // undici's messages may quote the URL: never let the API key through.
       throw new FetchFailedError(safeUrl, redactUrl((err as Error).message));
     }

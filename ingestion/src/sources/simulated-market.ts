@@ -1,3 +1,4 @@
+import { mulberry32 } from '@lizards/lib';
 import { US_EQUITIES, type EquityProfile } from './us-equities.js';
 
 /** Milliseconds of trading in a year (252 sessions of 6.5 hours): the GBM clock. */
@@ -18,18 +19,6 @@ function fnv1a(text: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
-}
-
-/** mulberry32: small, fast, good enough for a simulation, and reproducible everywhere. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class SymbolWalk {

@@ -43,7 +43,14 @@ export class SimulatedSource implements Source {
       seed: this.market.seed,
       quotes: this.market.next(request.symbols).map((q) => ({ ...q, timestamp })),
     };
-    return { source: this.id, url: SIMULATED_URL, fetchedAt, status: 200, contentType: 'application/json', body: JSON.stringify(body) };
+    return {
+      source: this.id,
+      url: SIMULATED_URL,
+      fetchedAt,
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify(body),
+    };
   }
 
   parse(document: FetchedDocument): ParsedDocument {

@@ -27,7 +27,8 @@ export type SourceProblemReason =
   | 'auth_failed'
   | 'http_error'
   | 'bad_response'
-  | 'malformed_content';
+  | 'malformed_content'
+  | 'render_timeout';
 
 /** What a parser made of a document: candidate ticks (validated later) and problems. */
 export interface ParsedDocument {
@@ -53,10 +54,21 @@ export interface Source {
   fetch(request: SourceRequest, signal: AbortSignal): Promise<FetchedDocument>;
   /** Parses a response; `request` says which symbols it was asked for. */
   parse(document: FetchedDocument, request: SourceRequest): ParsedDocument;
+  /** Whether the source can fetch at all (one that drives a local program may lack it); available when absent. */
+  availability?(): SourceAvailability;
+  /** Releases what the source holds (e.g. a browser); called once, after the last poll. */
+  close?(): Promise<void>;
 }
 
+export type SourceAvailability = { available: true } | { available: false; reason: string };
+
 /** Problems that mean "slow down": the scheduler backs the source off when it sees one. */
-export const BACKOFF_PROBLEMS: ReadonlySet<SourceProblemReason> = new Set(['rate_limited', 'auth_failed', 'http_error']);
+export const BACKOFF_PROBLEMS: ReadonlySet<SourceProblemReason> = new Set([
+  'rate_limited',
+  'auth_failed',
+  'http_error',
+  'render_timeout',
+]);
 
 /** Joins a base URL and a path without doubling or losing the slash. */
 export function joinUrl(base: string, path: string): string {
@@ -66,7 +78,9 @@ export function joinUrl(base: string, path: string): string {
 /** An HTTP status that is not a success, as a problem (429 is a rate limit). */
 export function statusProblem(document: FetchedDocument): SourceProblem | undefined {
   if (document.status === 429) return { reason: 'rate_limited', message: `HTTP 429 from ${document.source}` };
-  if (document.status === 401 || document.status === 403) return { reason: 'auth_failed', message: `HTTP ${document.status} from ${document.source}` };
-  if (document.status >= 400) return { reason: 'http_error', message: `HTTP ${document.status} from ${document.source}` };
+  if (document.status === 401 || document.status === 403)
+    return { reason: 'auth_failed', message: `HTTP ${document.status} from ${document.source}` };
+  if (document.status >= 400)
+    return { reason: 'http_error', message: `HTTP ${document.status} from ${document.source}` };
   return undefined;
 }

@@ -1,6 +1,13 @@
 import type { PolledSourceId } from '../ticks/tick.js';
 import { chunk, fromDashedClass, HttpSource, toDashedClass } from './http-source.js';
-import { joinUrl, statusProblem, type FetchedDocument, type ParsedDocument, type SourceProblem, type SourceRequest } from './source.js';
+import {
+  joinUrl,
+  statusProblem,
+  type FetchedDocument,
+  type ParsedDocument,
+  type SourceProblem,
+  type SourceRequest,
+} from './source.js';
 import { zonedTimeToUtc } from './zoned-time.js';
 
 /** Stooq stamps its quotes in Warsaw time. */
@@ -26,14 +33,18 @@ export class StooqSource extends HttpSource {
     const failed = statusProblem(document);
     if (failed) return { candidates: [], problems: [failed] };
     const text = document.body.trim();
-    if (text === '') return { candidates: [], problems: [{ reason: 'empty_body', message: 'stooq returned an empty body' }] };
+    if (text === '')
+      return { candidates: [], problems: [{ reason: 'empty_body', message: 'stooq returned an empty body' }] };
     if (/exceeded the daily hits limit/i.test(text)) {
       return { candidates: [], problems: [{ reason: 'rate_limited', message: `stooq: ${text.slice(0, 120)}` }] };
     }
     const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
     const header = lines[0]!.split(',').map((h) => h.trim());
     if (HEADER.some((h, i) => header[i] !== h)) {
-      return { candidates: [], problems: [{ reason: 'bad_response', message: `stooq: unexpected header ${lines[0]!.slice(0, 80)}` }] };
+      return {
+        candidates: [],
+        problems: [{ reason: 'bad_response', message: `stooq: unexpected header ${lines[0]!.slice(0, 80)}` }],
+      };
     }
     const candidates: unknown[] = [];
     const problems: SourceProblem[] = [];

@@ -4,7 +4,16 @@ import { joinUrl, statusProblem, type FetchedDocument, type ParsedDocument, type
 
 interface ChartResponse {
   chart?: {
-    result?: { meta?: { symbol?: string; regularMarketPrice?: unknown; regularMarketTime?: unknown; regularMarketVolume?: unknown } }[] | null;
+    result?:
+      | {
+          meta?: {
+            symbol?: string;
+            regularMarketPrice?: unknown;
+            regularMarketTime?: unknown;
+            regularMarketVolume?: unknown;
+          };
+        }[]
+      | null;
     error?: { code?: string; description?: string } | null;
   };
 }
@@ -15,19 +24,27 @@ export class YahooSource extends HttpSource {
 
   plan(symbols: readonly string[]): SourceRequest[] {
     return symbols.map((symbol) => ({
-      url: `${joinUrl(this.baseUrl, `v8/finance/chart/${encodeURIComponent(toDashedClass(symbol))}`)}?interval=1m&range=1d`,
+      url:
+        `${joinUrl(this.baseUrl, `v8/finance/chart/${encodeURIComponent(toDashedClass(symbol))}`)}` +
+        '?interval=1m&range=1d',
       symbols: [symbol],
     }));
   }
 
   parse(document: FetchedDocument, request: SourceRequest): ParsedDocument {
     const symbol = request.symbols[0];
-    if (document.body.trim() === '') return { candidates: [], problems: [{ reason: 'empty_body', message: 'yahoo returned an empty body' }] };
+    if (document.body.trim() === '')
+      return { candidates: [], problems: [{ reason: 'empty_body', message: 'yahoo returned an empty body' }] };
     const json = parseJson(document.body) as ChartResponse | undefined;
     const error = json?.chart?.error;
     if (error) {
       const reason = error.code === 'Not Found' ? 'unknown_symbol' : 'bad_response';
-      return { candidates: [], problems: [{ reason, message: `yahoo: ${error.code}: ${error.description ?? ''}`, ...(symbol ? { symbol } : {}) }] };
+      return {
+        candidates: [],
+        problems: [
+          { reason, message: `yahoo: ${error.code}: ${error.description ?? ''}`, ...(symbol ? { symbol } : {}) },
+        ],
+      };
     }
     const failed = statusProblem(document);
     if (failed) return { candidates: [], problems: [failed] };

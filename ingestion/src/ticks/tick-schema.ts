@@ -1,31 +1,14 @@
-import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { PRICE_TICK_FIELDS } from '@lizards/lib';
 import { SOURCE_IDS, type Rejection, type RejectionReason, type SourceId, type Tick } from './tick.js';
 
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
-
-/** ISO-8601 date-time with a zone; the calendar date must exist (Date.parse would roll 02-30 into March). */
-function isIsoDateTime(value: string): boolean {
-  const m = ISO_DATE_TIME.exec(value);
-  if (!m) return false;
-  const day = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!));
-  return day.getUTCMonth() === +m[2]! - 1 && day.getUTCDate() === +m[3]! && !Number.isNaN(Date.parse(value));
-}
-
-// A format name of our own, so no other user of TypeBox's global registry changes what it means.
-FormatRegistry.Set('lizards-iso-date-time', isIsoDateTime);
-
-export const SYMBOL_PATTERN = '^[A-Z][A-Z0-9.\\-]{0,9}$';
-
-/** A tick as accepted for publishing: TypeBox checks NaN and ±Infinity out of every number. */
+/**
+ * A candidate tick as accepted for publishing: the `prices` message's fields and limits (lib's prices contract),
+ * a source of ours, and nothing else.
+ */
 export const TickSchema = Type.Object(
-  {
-    symbol: Type.String({ pattern: SYMBOL_PATTERN }),
-    price: Type.Number({ exclusiveMinimum: 0, maximum: 1e9 }),
-    timestamp: Type.String({ format: 'lizards-iso-date-time' }),
-    source: Type.Union(SOURCE_IDS.map((s) => Type.Literal(s))),
-    volume: Type.Optional(Type.Integer({ minimum: 0 })),
-  },
+  { ...PRICE_TICK_FIELDS, source: Type.Union(SOURCE_IDS.map((s) => Type.Literal(s))) },
   { additionalProperties: false },
 );
 export type TickShape = Static<typeof TickSchema>;
@@ -55,14 +38,23 @@ export interface ValidationResult {
  * Transforms candidate ticks (as parsed from a source) into wire ticks and validates them:
  * fills the default source, normalises the timestamp to ISO-8601 UTC with milliseconds.
  */
-export function transformAndValidate(candidates: unknown[], defaultSource: SourceId, opts: ValidationOptions): ValidationResult {
+export function transformAndValidate(
+  candidates: unknown[],
+  defaultSource: SourceId,
+  opts: ValidationOptions,
+): ValidationResult {
   const now = (opts.now ?? Date.now)();
   const accepted: Tick[] = [];
   const rejections: Rejection[] = [];
   candidates.forEach((candidate, index) => {
     const reject = (reason: RejectionReason, message: string): void => {
       const symbol = (candidate as { symbol?: unknown } | null)?.symbol;
-      rejections.push({ index, reason, message, ...(typeof symbol === 'string' ? { symbol: symbol.slice(0, 32) } : {}) });
+      rejections.push({
+        index,
+        reason,
+        message,
+        ...(typeof symbol === 'string' ? { symbol: symbol.slice(0, 32) } : {}),
+      });
     };
     if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
       reject('invalid_shape', 'a tick must be an object');
@@ -75,7 +67,10 @@ export function transformAndValidate(candidates: unknown[], defaultSource: Sourc
       const error = checker.Errors(withSource).First();
       const field = error?.path.replace(/^\//, '').split('/')[0] ?? '';
       const reason = REASON_BY_FIELD[field] ?? 'invalid_shape';
-      const detail = field === 'timestamp' && typeof error?.value === 'string' ? 'expected an ISO-8601 date-time with a zone, e.g. 2024-09-14T12:34:56Z' : (error?.message ?? 'not a tick');
+      const detail =
+        field === 'timestamp' && typeof error?.value === 'string'
+          ? 'expected an ISO-8601 date-time with a zone, e.g. 2024-09-14T12:34:56Z'
+          : (error?.message ?? 'not a tick');
       const what = field ? `${field}: ${detail}` : detail;
       reject(reason, `${what} (got ${describe(error?.value)})`);
       return;

@@ -1,10 +1,21 @@
 /** Short ids of the places a tick can come from (the `source` field on the wire). */
-export const SOURCE_IDS = ['simulated', 'stooq', 'yahoo', 'alphavantage', 'finnhub', 'html', 'grpc'] as const;
+export const SOURCE_IDS = [
+  'simulated',
+  'stooq',
+  'yahoo',
+  'alphavantage',
+  'finnhub',
+  'html',
+  'rendered',
+  'grpc',
+] as const;
 export type SourceId = (typeof SOURCE_IDS)[number];
 
 /** Sources polled by the scheduler (everything but pushed gRPC content). */
-export const POLLED_SOURCE_IDS = ['simulated', 'stooq', 'yahoo', 'alphavantage', 'finnhub', 'html'] as const;
-export type PolledSourceId = (typeof POLLED_SOURCE_IDS)[number];
+export type PolledSourceId = Exclude<SourceId, 'grpc'>;
+export const POLLED_SOURCE_IDS: readonly PolledSourceId[] = SOURCE_IDS.filter(
+  (id): id is PolledSourceId => id !== 'grpc',
+);
 
 /** One price observation, as published on the `prices` exchange. */
 export interface Tick {

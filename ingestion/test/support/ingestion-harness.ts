@@ -1,13 +1,16 @@
-import { MemoryBroker, type MessageBus } from '@lizards/lib';
+import { MemoryBroker, type BusMessage, type MessageBus } from '@lizards/lib';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
-import { buildIngestionApp, type IngestionSettings } from '../../src/app.js';
+import { buildIngestionApp, type IngestionAppOptions, type IngestionSettings } from '../../src/app.js';
 import { EmbeddedRawStore } from '../../src/raw-store/embedded-raw-store.js';
 import type { RawStore } from '../../src/raw-store/raw-store.js';
-import type { Source } from '../../src/sources/source.js';
+
+export const INGEST_TEST_TOKEN = 'ingest-test-token-0123456789abcdef';
+/** Raw store budget of the tests: far above what any of them stores. */
+export const TEST_RAW_STORE_BYTES = 64 * 1024 * 1024;
 
 export const testSettings = (overrides: Partial<IngestionSettings> = {}): IngestionSettings => ({
-  exchange: 'prices',
+  store: { exchange: 'prices', queue: 'prices.store', queueType: 'quorum', deliveryLimit: 20 },
   publishBatchSize: 100,
   outboxRetryMs: 200,
   publishTimeoutMs: 5000,
@@ -22,7 +25,7 @@ export const testSettings = (overrides: Partial<IngestionSettings> = {}): Ingest
 });
 
 export interface HarnessOptions {
-  sources?: Source[];
+  sources?: IngestionAppOptions['sources'];
   bus?: MessageBus;
   rawStore?: RawStore;
   settings?: Partial<IngestionSettings>;
@@ -31,10 +34,15 @@ export interface HarnessOptions {
 }
 
 /** The real app with embedded adapters unless told otherwise; nothing polls unless `poll` is true. */
-export function buildTestApp(opts: HarnessOptions = {}): { app: FastifyInstance; rawStore: RawStore; bus: MessageBus; broker: MemoryBroker } {
+export function buildTestApp(opts: HarnessOptions = {}): {
+  app: FastifyInstance;
+  rawStore: RawStore;
+  bus: MessageBus;
+  broker: MemoryBroker;
+} {
   const broker = new MemoryBroker();
   const bus = opts.bus ?? broker.connect();
-  const rawStore = opts.rawStore ?? new EmbeddedRawStore({ maxDocuments: 1000, retentionDays: 7 });
+  const rawStore = opts.rawStore ?? new EmbeddedRawStore({ maxBytes: TEST_RAW_STORE_BYTES, retentionDays: 7 });
   const app = buildIngestionApp({
     sources: opts.sources ?? [],
     bus,
@@ -47,9 +55,26 @@ export function buildTestApp(opts: HarnessOptions = {}): { app: FastifyInstance;
   return { app, rawStore, bus, broker };
 }
 
-/** Reads one counter's value from the app's /metrics. */
+/**
+ * Every message published to the `prices` exchange of `bus` from now on, consumed and acked through a queue `observer`.
+ */
+export async function observePublished(bus: MessageBus): Promise<BusMessage[]> {
+  await bus.declare({ queues: [{ name: 'observer', bindings: [{ exchange: 'prices', pattern: '#' }] }] });
+  const messages: BusMessage[] = [];
+  await bus.consume(
+    'observer',
+    (m) => {
+      messages.push(m);
+      m.ack();
+    },
+    { prefetch: 100 },
+  );
+  return messages;
+}
+
+/** Reads one counter's value from the app's /metrics (its admin listener). */
 export async function metricValue(app: FastifyInstance, name: string, labels: Record<string, string>): Promise<number> {
-  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  const res = await app.admin.inject({ method: 'GET', url: '/metrics' });
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   const line = res.body.split('\n').find((l) => l.startsWith(`${name}{`) && want.every((w) => l.includes(w)));
   return line ? Number(line.split(' ').pop()) : 0;

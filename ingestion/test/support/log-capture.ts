@@ -13,7 +13,10 @@ export class LogCapture {
   });
 
   logger(level = 'debug'): FastifyServerOptions['logger'] {
-    return { ...(loggerOptions({ level, service: 'ingestion' }) as object), stream: this.stream } as FastifyServerOptions['logger'];
+    return {
+      ...(loggerOptions({ level, service: 'ingestion' }) as object),
+      stream: this.stream,
+    } as FastifyServerOptions['logger'];
   }
 
   entries(): Record<string, unknown>[] {

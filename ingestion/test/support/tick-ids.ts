@@ -15,7 +15,8 @@ export function tickIdsOf(message: BusMessage): string[] {
   const ticks = 'ticks' in body ? body.ticks : [body];
   const ids = ticks.map((t) => `${t.source}:${t.symbol}:${t.timestamp}`);
   const expectedId = ticks.length === 1 ? ids[0] : `${ids[0]}+${ticks.length}`;
-  if (message.messageId !== expectedId) throw new Error(`messageId ${String(message.messageId)} does not match the body (${expectedId})`);
+  if (message.messageId !== expectedId)
+    throw new Error(`messageId ${String(message.messageId)} does not match the body (${expectedId})`);
   if (ticks.some((t) => t.symbol !== message.routingKey || t.source !== ticks[0]!.source)) {
     throw new Error(`message ${expectedId} mixes symbols or sources, or its routing key ${message.routingKey} differs`);
   }
