@@ -1,40 +1,69 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
-import { createMetricsRegistry, loggerOptions, observabilityPlugin, type MessageBus, type ReadinessCheck } from '@lizards/lib';
+import {
+  createMetricsRegistry,
+  InvalidJsonError,
+  serviceFastify,
+  observabilityPlugin,
+  storeTopology,
+  StoreUnavailableError,
+  type MessageBus,
+  type ReadinessCheck,
+  type StoreTopologyOptions,
+  useHttpErrors,
+  withHeaders,
+} from '@lizards/lib';
 import { Hub } from './hub/hub.js';
 import { createHubMetrics } from './hub/hub-metrics.js';
 import { LiveFeed } from './hub/live-feed.js';
+import { ProvisionalFeed } from './hub/provisional-feed.js';
 import { wsRoutesPlugin } from './hub/ws-routes.js';
 import { pricesRoutesPlugin } from './prices/prices-routes.js';
 import { sessionRoutesPlugin } from './session/session-routes.js';
 import { SessionTokens } from './session/session-token.js';
-import type { PriceRepository, TickWriter } from './store/price-repository.js';
+import type { HistoryMaintenance } from './store/history-maintenance.js';
+import type { HistoryRepository, PriceRepository, TickWriter } from './store/price-repository.js';
+import { isStoreUnavailable, STORE_RETRY_AFTER_S } from './store/store-availability.js';
 import { StoreWorker } from './worker/store-worker.js';
 import { createWorkerMetrics } from './worker/worker-metrics.js';
 
 export interface ProviderTopology {
-  pricesExchange: string;
-  storeQueue: string;
+  /** The prices exchange and the store queue, declared exactly as ingestion declares them. */
+  store: StoreTopologyOptions;
   liveExchange: string;
   /** This instance's exclusive queue on the live exchange. */
   liveQueue: string;
+  /** This instance's exclusive queue on the prices exchange (a copy of every tick, for provisional pushes). */
+  provisionalQueue: string;
 }
 
 export interface ProviderAppOptions {
+  /** The live side: cursor, resume, snapshots, latest prices (the primary). */
   repository: PriceRepository;
+  /** Symbols, history and candles (a replica when one is configured). */
+  history: HistoryRepository;
+  /** Partitions ahead of need and retention, run on an interval while the app is up (one per store). */
+  maintenance?: HistoryMaintenance;
   /** The worker's writer; without it this instance only serves (no queue consumer). */
   writer?: TickWriter;
   bus: MessageBus;
   topology: ProviderTopology;
   worker: { prefetch: number; batchSize: number; batchWaitMs: number; minBackoffMs?: number; maxBackoffMs?: number };
-  session: { secret: string; ttlSeconds: number };
+  /** `now`: the clock tokens are issued and checked by (tests). */
+  session: { secret: string; ttlSeconds: number; now?: () => number };
   ws: {
     requireToken: boolean;
     allowedOrigins: string[];
+    maxConnectionsPerSession: number;
     maxSymbols: number;
+    maxAlerts: number;
     maxMessageBytes: number;
     maxPayload: number;
     maxErrors: number;
+    maxQueuedMessages: number;
+    subscribeBurst: number;
+    subscribePerSecond: number;
+    maxConcurrentReads: number;
     pingIntervalMs: number;
     sendBufferBytes: number;
     slowClientTimeoutMs: number;
@@ -42,6 +71,11 @@ export interface ProviderAppOptions {
     staleAfterMs: number;
   };
   livePollIntervalMs: number;
+  /**
+   * Ticks not stored within `maxLagMs` of being published are pushed marked provisional (at most `maxTicks`
+   * remembered); absent = only stored ticks are pushed.
+   */
+  provisional?: { maxLagMs: number; maxTicks: number };
   logger?: FastifyServerOptions['logger'];
   metricsRegistry?: Registry;
   /** Releases the adapters (bus, store) once the worker and the live feed have stopped. */
@@ -58,19 +92,9 @@ declare module 'fastify' {
   }
 }
 
-function httpStatusText(status: number): string {
-  return (
-    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 503: 'Service Unavailable' }[status] ??
-    (status >= 500 ? 'Internal Server Error' : 'Error')
-  );
-}
-
 /** The provider: store worker, live feed, WebSocket hub, sessions and REST prices. */
 export function buildProviderApp(opts: ProviderAppOptions): FastifyInstance {
-  const app = Fastify({
-    logger: opts.logger ?? loggerOptions({ level: 'info', service: 'provider' }),
-    return503OnClosing: true,
-  });
+  const app = serviceFastify('provider', { logger: opts.logger });
   const registry = opts.metricsRegistry ?? createMetricsRegistry('provider');
   const hubMetrics = createHubMetrics(registry);
   const { topology } = opts;
@@ -90,12 +114,22 @@ export function buildProviderApp(opts: ProviderAppOptions): FastifyInstance {
     metrics: hubMetrics,
     log: app.log.child({ component: 'hub' }),
     liveCursor: () => liveFeed.cursor,
+    ...(opts.provisional ? { provisional: opts.provisional } : {}),
   });
+  const provisionalFeed = opts.provisional
+    ? new ProvisionalFeed({
+        bus: opts.bus,
+        pricesExchange: topology.store.exchange,
+        queue: topology.provisionalQueue,
+        log: app.log.child({ component: 'provisional-feed' }),
+        onTicks: (ticks) => hub.preview(ticks),
+      })
+    : undefined;
   const worker = opts.writer
     ? new StoreWorker({
         bus: opts.bus,
         writer: opts.writer,
-        queue: topology.storeQueue,
+        queue: topology.store.queue,
         liveExchange: topology.liveExchange,
         ...opts.worker,
         log: app.log.child({ component: 'store-worker' }),
@@ -112,20 +146,17 @@ export function buildProviderApp(opts: ProviderAppOptions): FastifyInstance {
     try {
       done(null, JSON.parse(body as string));
     } catch (err) {
-      (err as FastifyError).statusCode = 400;
-      done(err as Error, undefined);
+      done(new InvalidJsonError((err as Error).message), undefined);
     }
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.validation ? 400 : error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    const message = status >= 500 && !error.code?.startsWith('LZ_ERR_') ? 'Internal error' : error.message;
-    return reply.code(status).send({ error: httpStatusText(status), message, ...(error.code ? { code: error.code } : {}) });
+  useHttpErrors(app, {
+    // A read the store cannot serve now (PostgreSQL unreachable, a connection reset) is an outage: 503, retry later.
+    translate: (error) =>
+      !error.statusCode && isStoreUnavailable(error)
+        ? withHeaders(new StoreUnavailableError({ cause: error }), { 'retry-after': String(STORE_RETRY_AFTER_S) })
+        : undefined,
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}` }),
-  );
 
   app.register(observabilityPlugin, {
     registry,
@@ -138,38 +169,32 @@ export function buildProviderApp(opts: ProviderAppOptions): FastifyInstance {
       ...opts.readiness,
     },
   });
-  app.register(sessionRoutesPlugin, { tokens: new SessionTokens(opts.session.secret, opts.session.ttlSeconds) });
-  app.register(pricesRoutesPlugin, { repository: opts.repository });
+  const tokens = new SessionTokens(opts.session.secret, opts.session.ttlSeconds, opts.session.now);
+  app.register(sessionRoutesPlugin, { tokens });
+  app.register(pricesRoutesPlugin, { live: opts.repository, history: opts.history });
   app.register(wsRoutesPlugin, {
     hub,
-    tokens: new SessionTokens(opts.session.secret, opts.session.ttlSeconds),
+    tokens,
     requireToken: opts.ws.requireToken,
     allowedOrigins: opts.ws.allowedOrigins,
+    maxConnectionsPerSession: opts.ws.maxConnectionsPerSession,
     maxPayload: opts.ws.maxPayload,
   });
 
   app.addHook('onReady', async () => {
-    await opts.bus.declare({
-      exchanges: [
-        { name: topology.pricesExchange, type: 'topic' },
-        { name: topology.liveExchange, type: 'fanout' },
-      ],
-      queues: [
-        {
-          name: topology.storeQueue,
-          durable: true,
-          deadLetter: true,
-          bindings: [{ exchange: topology.pricesExchange, pattern: '#' }],
-        },
-      ],
-    });
+    await opts.bus.declare(storeTopology(topology.store));
+    await opts.bus.declare({ exchanges: [{ name: topology.liveExchange, type: 'fanout' }] });
+    opts.maintenance?.start(app.log.child({ component: 'history-maintenance' }));
     await liveFeed.start();
     hub.start();
+    await provisionalFeed?.start();
     await worker?.start();
   });
   app.addHook('onClose', async () => {
     await worker?.stop();
+    await provisionalFeed?.stop();
     await liveFeed.stop();
+    await opts.maintenance?.stop();
     await opts.releaseResources?.();
   });
 

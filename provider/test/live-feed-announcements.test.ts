@@ -55,42 +55,50 @@ async function startFeed(store: CommittedTicks, pollIntervalMs = 60_000) {
     onTicks: (ticks) => got.push(...ticks),
   });
   await feed.start();
-  const announce = (ticks: StoredTick[]) => bus!.publish(EXCHANGE, '', Buffer.from(JSON.stringify({ ticks: ticks.map(toLiveTick) })));
+  const announce = (ticks: StoredTick[]) =>
+    bus!.publish(EXCHANGE, '', Buffer.from(JSON.stringify({ ticks: ticks.map(toLiveTick) })));
   return { got, announce, seqs: () => got.map((t) => Number(t.seq)) };
 }
 
 describe('live feed announcements', () => {
-  it('when announcements continue the cursor, then their ticks are passed on as they are, without a store read', async () => {
-    const store = new CommittedTicks();
-    store.rows = [tick(1), tick(2)];
-    const { got, announce, seqs } = await startFeed(store);
-    const later = [tick(3), tick(4, 'TSLA'), tick(5)];
-    store.rows.push(...later);
-    await announce(later.slice(0, 2));
-    await announce(later.slice(2));
-    await waitFor(() => got.length === 3, 5000, 'three ticks');
-    expect(seqs()).toEqual([3, 4, 5]);
-    expect(got[1]).toEqual(later[1]);
-    expect(store.reads).toBe(0);
-    expect(feed!.cursor).toBe('5');
-  });
+  it(
+    'when announcements continue the cursor, then their ticks ' + 'are passed on as they are, without a store read',
+    async () => {
+      const store = new CommittedTicks();
+      store.rows = [tick(1), tick(2)];
+      const { got, announce, seqs } = await startFeed(store);
+      const later = [tick(3), tick(4, 'TSLA'), tick(5)];
+      store.rows.push(...later);
+      await announce(later.slice(0, 2));
+      await announce(later.slice(2));
+      await waitFor(() => got.length === 3, 5000, 'three ticks');
+      expect(seqs()).toEqual([3, 4, 5]);
+      expect(got[1]).toEqual(later[1]);
+      expect(store.reads).toBe(0);
+      expect(feed!.cursor).toBe('5');
+    },
+  );
 
-  it('when an announcement leaves a hole after the cursor, then the store is read and nothing is skipped or repeated', async () => {
-    const store = new CommittedTicks();
-    store.rows = [tick(1)];
-    const { got, announce, seqs } = await startFeed(store);
-    // seq 2 was used up by a duplicate insert; 3 is committed.
-    store.rows.push(tick(3));
-    await announce([tick(3)]);
-    await waitFor(() => got.length === 1, 5000, 'tick 3');
-    expect(store.reads).toBeGreaterThan(0);
-    const reads = store.reads;
-    store.rows.push(tick(4));
-    await announce([tick(4)]);
-    await waitFor(() => got.length === 2, 5000, 'tick 4');
-    expect(seqs()).toEqual([3, 4]);
-    expect(store.reads).toBe(reads);
-  });
+  it(
+    'when an announcement leaves a hole after the cursor, then the store is read and nothing is skipped or ' +
+      'repeated',
+    async () => {
+      const store = new CommittedTicks();
+      store.rows = [tick(1)];
+      const { got, announce, seqs } = await startFeed(store);
+      // seq 2 was used up by a duplicate insert; 3 is committed.
+      store.rows.push(tick(3));
+      await announce([tick(3)]);
+      await waitFor(() => got.length === 1, 5000, 'tick 3');
+      expect(store.reads).toBeGreaterThan(0);
+      const reads = store.reads;
+      store.rows.push(tick(4));
+      await announce([tick(4)]);
+      await waitFor(() => got.length === 2, 5000, 'tick 4');
+      expect(seqs()).toEqual([3, 4]);
+      expect(store.reads).toBe(reads);
+    },
+  );
 
   it('when two writers announce out of commit order, then the ticks still arrive once each, in seq order', async () => {
     const store = new CommittedTicks();
@@ -114,15 +122,18 @@ describe('live feed announcements', () => {
     expect(store.reads).toBeGreaterThan(0);
   });
 
-  it('when an announcement is lost, then the poll reads the ticks, and a later announcement continues from there', async () => {
-    const store = new CommittedTicks();
-    const { got, announce, seqs } = await startFeed(store, 50);
-    store.rows = [tick(1), tick(2)];
-    await waitFor(() => got.length === 2, 5000, 'ticks from the poll');
-    store.rows.push(tick(3));
-    await announce([tick(2), tick(3)]);
-    await waitFor(() => got.length === 3, 5000, 'tick 3');
-    await new Promise((r) => setTimeout(r, 120));
-    expect(seqs()).toEqual([1, 2, 3]);
-  });
+  it(
+    'when an announcement is lost, then the poll reads the ' + 'ticks, and a later announcement continues from there',
+    async () => {
+      const store = new CommittedTicks();
+      const { got, announce, seqs } = await startFeed(store, 50);
+      store.rows = [tick(1), tick(2)];
+      await waitFor(() => got.length === 2, 5000, 'ticks from the poll');
+      store.rows.push(tick(3));
+      await announce([tick(2), tick(3)]);
+      await waitFor(() => got.length === 3, 5000, 'tick 3');
+      await new Promise((r) => setTimeout(r, 120));
+      expect(seqs()).toEqual([1, 2, 3]);
+    },
+  );
 });

@@ -75,7 +75,8 @@ describe.each(adapters)('price store contract: $name', (adapter) => {
   describe('PriceRepository', () => {
     it('knows the symbols that were written', async () => {
       expect(await store.repository.knownSymbols(['AAPL', 'MSFT', 'NOPE'])).toEqual(new Set(['AAPL', 'MSFT']));
-      expect((await store.repository.listSymbols()).map((s) => s.symbol)).toEqual(['AAPL', 'MSFT']);
+      expect(await store.history.knownSymbols(['AAPL', 'MSFT', 'NOPE'])).toEqual(new Set(['AAPL', 'MSFT']));
+      expect((await store.history.listSymbols()).map((s) => s.symbol)).toEqual(['AAPL', 'MSFT']);
     });
 
     it('returns the latest tick per symbol', async () => {
@@ -91,17 +92,41 @@ describe.each(adapters)('price store contract: $name', (adapter) => {
       const all = await store.repository.ticksAfter({ after: '0', limit: 100 });
       expect(all).toHaveLength(5);
       expect(await store.repository.maxSeq()).toBe(all[4]!.seq);
-      const afterFirst = await store.repository.ticksAfter({ after: all[0]!.seq, upTo: all[3]!.seq, symbols: ['AAPL'], limit: 100 });
+      const afterFirst = await store.repository.ticksAfter({
+        after: all[0]!.seq,
+        upTo: all[3]!.seq,
+        symbols: ['AAPL'],
+        limit: 100,
+      });
       expect(afterFirst.map((t) => t.seq)).toEqual([all[1]!.seq, all[3]!.seq]);
     });
 
     it('returns history in a time range, oldest first', async () => {
-      const h = await store.repository.history('AAPL', new Date(t0 + 1), new Date(t0 + 60_000), 10);
-      expect(h.map((t) => t.price)).toEqual([101, 102, 999]);
+      const h = await store.history.history({
+        symbol: 'AAPL',
+        from: new Date(t0 + 1),
+        to: new Date(t0 + 60_000),
+        limit: 10,
+      });
+      expect(h.ticks.map((t) => t.price)).toEqual([101, 102, 999]);
+      expect(h.next).toBeUndefined();
+    });
+
+    it('returns history in pages: each starts after the last tick of the one before', async () => {
+      const range = { symbol: 'AAPL', from: new Date(t0), to: new Date(t0 + 60_000) };
+      const first = await store.history.history({ ...range, limit: 2 });
+      expect(first.ticks.map((t) => t.price)).toEqual([100, 101]);
+      // The next two share a timestamp (the stooq tick): the cursor's seq tells them apart.
+      const second = await store.history.history({ ...range, limit: 2, after: first.next! });
+      expect(second.ticks.map((t) => t.price)).toEqual([102, 999]);
+      expect(second.next).toBeUndefined();
+      const threeFirst = await store.history.history({ ...range, limit: 3 });
+      const afterSameInstant = await store.history.history({ ...range, limit: 10, after: threeFirst.next! });
+      expect(afterSameInstant.ticks.map((t) => t.price)).toEqual([999]);
     });
 
     it('computes 1-minute candles in SQL', async () => {
-      const candles = await store.repository.candles('AAPL', 60, new Date(t0), new Date(t0 + 120_000));
+      const candles = await store.history.candles('AAPL', 60, new Date(t0), new Date(t0 + 120_000));
       expect(candles).toEqual([
         { start: new Date(t0), open: 100, high: 999, low: 100, close: 999, volume: 10 + 20 + 30 + 30, ticks: 4 },
       ]);
@@ -110,8 +135,49 @@ describe.each(adapters)('price store contract: $name', (adapter) => {
     it('reads through a read-only session', async () => {
       if (store.kind === 'pglite') return; // one embedded backend shared with the writer
       const repo = store.repository as unknown as { sql: postgres.Sql };
-      await expect(repo.sql`INSERT INTO symbols (symbol, last_tick_at) VALUES ('RO', now())`).rejects.toMatchObject({ code: '25006' });
+      await expect(repo.sql`INSERT INTO symbols (symbol, last_tick_at) VALUES ('RO', now())`).rejects.toMatchObject({
+        code: '25006',
+      });
     });
+  });
+
+  // Last: its symbols and times would change what the reads above expect.
+  describe('TickWriter.write, values as they are', () => {
+    it(
+      'when text holds quotes, backslashes, commas, braces or NULL and numbers are extreme, ' +
+        'then each is stored as it is',
+      async () => {
+        const at = new Date(t0 - 86_400_000);
+        const ticks: NewTick[] = [
+          { symbol: 'Q"U\\O,T{E}', source: 'NULL', timestamp: at, price: 1e-7, volume: null, publishedAt: null },
+          {
+            symbol: 'Q"U\\O,T{E}',
+            source: ' a "b" \\c ',
+            timestamp: at,
+            price: 1.5e21,
+            volume: 1e15,
+            publishedAt: new Date(at),
+          },
+          {
+            symbol: 'ÉTÉ',
+            source: '',
+            timestamp: new Date(at.getTime() + 1),
+            price: 0.1 + 0.2,
+            volume: 0,
+            publishedAt: new Date(at),
+          },
+        ];
+        const { inserted } = await store.writer.write(ticks);
+        expect(inserted.map(({ seq: _seq, ...t }) => t)).toEqual(ticks);
+        const stored = await store.history.history({
+          symbol: 'Q"U\\O,T{E}',
+          from: at,
+          to: new Date(at.getTime() + 1),
+          limit: 10,
+        });
+        expect(stored.ticks.map(({ seq: _seq, ...t }) => t)).toEqual(ticks.slice(0, 2));
+      },
+    );
   });
 });
 

@@ -22,9 +22,18 @@ beforeAll(async () => {
     [90, 21, 1],
   ] as const;
   await provider.store.writer.write(
-    rows.map(([s, price, volume]) => ({ symbol: 'AAPL', price, timestamp: at(s), source: 'simulated', volume, publishedAt: null })),
+    rows.map(([s, price, volume]) => ({
+      symbol: 'AAPL',
+      price,
+      timestamp: at(s),
+      source: 'simulated',
+      volume,
+      publishedAt: null,
+    })),
   );
-  await provider.store.writer.write([{ symbol: 'BRK.B', price: 400, timestamp: at(0), source: 'stooq', volume: null, publishedAt: null }]);
+  await provider.store.writer.write([
+    { symbol: 'BRK.B', price: 400, timestamp: at(0), source: 'stooq', volume: null, publishedAt: null },
+  ]);
 });
 afterAll(async () => {
   await provider?.close();
@@ -47,7 +56,13 @@ describe('GET /prices/:symbol', () => {
   it('when the symbol is known, then it returns the latest price with a short cache lifetime', async () => {
     const res = await get('/prices/AAPL');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ symbol: 'AAPL', price: 21, timestamp: at(90).toISOString(), source: 'simulated', volume: 1 });
+    expect(res.json()).toMatchObject({
+      symbol: 'AAPL',
+      price: 21,
+      timestamp: at(90).toISOString(),
+      source: 'simulated',
+      volume: 1,
+    });
     expect(res.json().seq).toMatch(/^\d+$/);
     expect(res.headers['cache-control']).toBe('public, max-age=1');
   });
@@ -55,7 +70,12 @@ describe('GET /prices/:symbol', () => {
   it('when the symbol is unknown, then 404 with a JSON error', async () => {
     const res = await get('/prices/NOPE');
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toMatchObject({ error: 'Not Found', message: 'Unknown stock symbol: NOPE' });
+    expect(res.json()).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      code: 'LZ_ERR_PROVIDER_UNKNOWN_SYMBOL',
+      message: 'Unknown stock symbol: NOPE',
+    });
   });
 
   it('when the symbol is malformed, then 400', async () => {
@@ -96,6 +116,48 @@ describe('GET /prices/:symbol/history', () => {
   it('when the symbol is unknown, then 404', async () => {
     expect((await get(`/prices/NOPE/history?from=${at(0).toISOString()}`)).statusCode).toBe(404);
   });
+
+  it(
+    'when a range holds more ticks than the page, then the next links walk it page by page, each tick once, ' +
+      'and the last says null',
+    async () => {
+      const pages: { prices: { price: number }[]; next: string | null }[] = [];
+      let url: string | null = `/prices/AAPL/history?from=${at(0).toISOString()}&limit=4`;
+      while (url) {
+        const res = await get(url);
+        expect(res.statusCode).toBe(200);
+        const body = res.json();
+        expect(res.headers.link).toBe(body.next ? `<${body.next}>; rel="next"` : undefined);
+        pages.push(body);
+        url = body.next;
+      }
+      expect(pages.map((p) => p.prices.map((t) => t.price))).toEqual([
+        [10, 12, 9, 11],
+        [20, 21],
+      ]);
+      // The open end ("now") is fixed in the link, so the pages are one range.
+      const next = new URL(pages[0]!.next!, 'http://x');
+      expect(next.searchParams.get('to')).toBe(new Date(Date.parse(next.searchParams.get('to')!)).toISOString());
+      expect(next.searchParams.get('limit')).toBe('4');
+    },
+  );
+
+  it('when a page is exactly the rest of the range, then it has no next link', async () => {
+    const res = await get(`/prices/AAPL/history?from=${at(0).toISOString()}&to=${at(91).toISOString()}&limit=6`);
+    expect(res.json().next).toBeNull();
+    expect(res.headers.link).toBeUndefined();
+  });
+
+  it.each([
+    ['a word', 'abc'],
+    ['no seq', '1726315200000000'],
+    ['a negative seq', '1726315200000000_-1'],
+    ['a seq past bigint', '1726315200000000_9999999999999999999'],
+  ])('when the cursor is %s, then 400', async (_what, cursor) => {
+    const res = await get(`/prices/AAPL/history?from=${at(0).toISOString()}&cursor=${encodeURIComponent(cursor)}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'Bad Request', message: expect.stringContaining('cursor') });
+  });
 });
 
 describe('GET /prices/:symbol/candles', () => {
@@ -115,14 +177,16 @@ describe('GET /prices/:symbol/candles', () => {
 
   it('when the interval is not supported or the range is too long, then 400', async () => {
     expect((await get(`/prices/AAPL/candles?interval=7m`)).statusCode).toBe(400);
-    expect((await get(`/prices/AAPL/candles?interval=1m&from=2000-01-01T00:00:00Z&to=2024-01-01T00:00:00Z`)).statusCode).toBe(400);
+    expect(
+      (await get(`/prices/AAPL/candles?interval=1m&from=2000-01-01T00:00:00Z&to=2024-01-01T00:00:00Z`)).statusCode,
+    ).toBe(400);
   });
 });
 
 describe('GET /health, /ready', () => {
-  it('reports ready when the database and the bus are', async () => {
+  it('reports ready when the database and the bus are (/ready on the admin listener)', async () => {
     expect((await get('/health')).statusCode).toBe(200);
-    const ready = await get('/ready');
+    const ready = await provider.app.admin.inject('/ready');
     expect(ready.statusCode).toBe(200);
     expect(ready.json().checks).toEqual({ database: 'ok', bus: 'ok' });
   });

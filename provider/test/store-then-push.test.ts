@@ -1,7 +1,7 @@
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RabbitBus } from '@lizards/lib';
-import { runId, testTopology } from './support/backends.js';
+import { lockTicks, runId, testTopology } from './support/backends.js';
 import { openTestRun, type TestRun } from './support/test-run.js';
 import { startProvider, TestClient, type PriceEntry, type ProviderHarness } from './support/provider-harness.js';
 import { makeTicks, publishTicks } from './support/ticks.js';
@@ -20,8 +20,16 @@ beforeAll(async () => {
   testRun = await openTestRun(run);
   ({ db, admin, publisher } = testRun);
   provider = await startProvider({ schema: db.schema, databaseUrl: db.url, topology });
-  await publishTicks(publisher, topology.pricesExchange, SYMBOLS.flatMap((s) => makeTicks(s, 1)));
-  await waitFor(async () => (await provider.store.repository.knownSymbols(SYMBOLS)).size === 3, 10_000, 'symbols stored');
+  await publishTicks(
+    publisher,
+    topology.pricesExchange,
+    SYMBOLS.flatMap((s) => makeTicks(s, 1)),
+  );
+  await waitFor(
+    async () => (await provider.store.repository.knownSymbols(SYMBOLS)).size === 3,
+    10_000,
+    'symbols stored',
+  );
 });
 afterAll(async () => {
   await provider?.close();
@@ -35,18 +43,15 @@ describe('store, then push', () => {
     try {
       c.send({ type: 'subscribe', symbols: ['AAPL'] });
       await c.waitForMessage((m) => m.type === 'price_update' && m.snapshot === true);
-      const locker = postgres(db.url, { max: 1, onnotice: () => {} });
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
-      const holding = locker.begin(async (tx) => {
-        await tx.unsafe(`LOCK TABLE "${db.schema}".ticks IN EXCLUSIVE MODE`);
-        await released;
-      });
+      const lock = await lockTicks(db.url, db.schema, 'EXCLUSIVE');
       try {
-        await waitFor(async () => (await admin`SELECT 1 FROM pg_locks WHERE mode = 'ExclusiveLock' AND granted AND relation = ${`"${db.schema}".ticks`}::regclass`).length > 0, 5000, 'table locked');
         await publishTicks(publisher, topology.pricesExchange, makeTicks('AAPL', 5, { startIndex: 1 }));
         await waitFor(
-          async () => (await admin`SELECT 1 FROM pg_stat_activity WHERE application_name = 'lizards-provider-writer' AND wait_event_type = 'Lock'`).length > 0,
+          async () =>
+            (
+              await admin`SELECT 1 FROM pg_stat_activity
+                WHERE application_name = 'lizards-provider-writer' AND wait_event_type = 'Lock'`
+            ).length > 0,
           10_000,
           'the batch waiting to be written',
         );
@@ -55,9 +60,7 @@ describe('store, then push', () => {
         await new Promise((r) => setTimeout(r, 1500));
         expect(c.liveTicks()).toEqual([]);
       } finally {
-        release();
-        await holding;
-        await locker.end();
+        await lock.release();
       }
       await waitFor(() => c.liveTicks().length === 5, 10_000, 'the five ticks after the commit');
     } finally {
@@ -72,14 +75,24 @@ describe('store, then push', () => {
     const missing: string[] = [];
     // Check each update the moment it arrives, before later commits could change the picture.
     c.socket.on('message', (data) => {
-      const m = JSON.parse(data.toString()) as { type: string; snapshot?: boolean; cursor?: string; data?: Record<string, PriceEntry> };
+      const m = JSON.parse(data.toString()) as {
+        type: string;
+        snapshot?: boolean;
+        cursor?: string;
+        data?: Record<string, PriceEntry>;
+      };
       if (m.type !== 'price_update' || m.snapshot) return;
       for (const [symbol, e] of Object.entries(m.data!)) {
         checks.push(
           admin
-            .unsafe(`SELECT seq::text FROM "${db.schema}".ticks WHERE symbol = $1 AND "timestamp" = $2 AND price = $3 AND source = $4`, [symbol, e.timestamp, e.price, e.source!])
+            .unsafe(
+              `SELECT seq::text FROM "${db.schema}".ticks
+                WHERE symbol = $1 AND "timestamp" = $2 AND price = $3 AND source = $4`,
+              [symbol, e.timestamp, e.price, e.source!],
+            )
             .then((rows) => {
-              if (rows.length !== 1 || BigInt(rows[0]!.seq) > BigInt(m.cursor!)) missing.push(`${symbol}@${e.timestamp}`);
+              if (rows.length !== 1 || BigInt(rows[0]!.seq) > BigInt(m.cursor!))
+                missing.push(`${symbol}@${e.timestamp}`);
             }),
         );
       }
@@ -87,7 +100,11 @@ describe('store, then push', () => {
     try {
       c.send({ type: 'subscribe', symbols: SYMBOLS });
       await c.waitForMessage((m) => m.type === 'subscribed');
-      await publishTicks(publisher, topology.pricesExchange, SYMBOLS.flatMap((s) => makeTicks(s, 200, { startIndex: 10 })));
+      await publishTicks(
+        publisher,
+        topology.pricesExchange,
+        SYMBOLS.flatMap((s) => makeTicks(s, 200, { startIndex: 10 })),
+      );
       await waitFor(() => c.liveTicks().length === 600, 20_000, '600 live ticks');
       await Promise.all(checks);
       expect(checks.length).toBe(600);

@@ -1,35 +1,23 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { clientMessageSchemas, type ClientMessage } from '@lizards/contract';
+import { decodeAlert, decodeAlertCancel } from './alert-messages.js';
 
-/** Hard cap on list length before the per-connection limit is even looked at. */
-const MAX_LIST = 1000;
+/** `id`: the id of a refused alert message, echoed in the error. */
+export type DecodedClientMessage = { ok: true; message: ClientMessage } | { ok: false; error: string; id?: string };
 
-export const SubscribeMessage = Type.Object({
-  type: Type.Literal('subscribe'),
-  symbols: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: MAX_LIST }),
-  since: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
-});
-export type SubscribeMessage = Static<typeof SubscribeMessage>;
+const typed = TypeCompiler.Compile(Type.Object({ type: Type.String() }));
+// Maps, not objects: a type such as "constructor" must not find anything.
+const checkers = new Map<string, TypeCheck<TSchema>>(
+  Object.entries(clientMessageSchemas).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]),
+);
+/** Types with a decoder of their own: an alert's refusal names its id, and its condition is one of three. */
+const decoders = new Map<string, (value: Record<string, unknown>) => DecodedClientMessage>([
+  ['alert', decodeAlert],
+  ['alert_cancel', decodeAlertCancel],
+]);
 
-export const UnsubscribeMessage = Type.Object({
-  type: Type.Literal('unsubscribe'),
-  symbols: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: MAX_LIST }),
-});
-export type UnsubscribeMessage = Static<typeof UnsubscribeMessage>;
-
-export const TypedMessage = Type.Object({ type: Type.String() });
-
-export const clientMessageCheckers = {
-  typed: TypeCompiler.Compile(TypedMessage),
-  subscribe: TypeCompiler.Compile(SubscribeMessage),
-  unsubscribe: TypeCompiler.Compile(UnsubscribeMessage),
-};
-
-export type ClientMessage = SubscribeMessage | UnsubscribeMessage;
-
-export type DecodedClientMessage = { ok: true; message: ClientMessage } | { ok: false; error: string };
-
-/** Decodes one client frame into a subscribe/unsubscribe message, or the error text to send back. */
+/** Decodes one client frame into one of the contract's `clientMessageSchemas`, or the error text to send back. */
 export function decodeClientMessage(raw: string): DecodedClientMessage {
   let value: unknown;
   try {
@@ -37,13 +25,16 @@ export function decodeClientMessage(raw: string): DecodedClientMessage {
   } catch {
     return { ok: false, error: 'Malformed JSON' };
   }
-  if (!clientMessageCheckers.typed.Check(value)) return { ok: false, error: 'Message must be a JSON object with a string "type"' };
-  const checker =
-    value.type === 'subscribe' ? clientMessageCheckers.subscribe : value.type === 'unsubscribe' ? clientMessageCheckers.unsubscribe : undefined;
-  if (!checker) return { ok: false, error: `Unknown message type: ${value.type.slice(0, 32)}` };
+  if (!typed.Check(value)) return { ok: false, error: 'Message must be a JSON object with a string "type"' };
+  const type = value.type;
+  const decoder = decoders.get(type);
+  if (decoder) return decoder(value);
+  const checker = checkers.get(type);
+  if (!checker) return { ok: false, error: `Unknown message type: ${type.slice(0, 32)}` };
   if (!checker.Check(value)) {
     const first = checker.Errors(value).First();
-    return { ok: false, error: `Invalid ${value.type} message: ${first ? `${first.path || '/'} ${first.message}` : 'bad shape'}` };
+    const why = first ? `${first.path || '/'} ${first.message}` : 'bad shape';
+    return { ok: false, error: `Invalid ${type} message: ${why}` };
   }
   return { ok: true, message: value as ClientMessage };
 }

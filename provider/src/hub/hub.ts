@@ -1,13 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { PriceRepository } from '../store/price-repository.js';
-import { SYMBOL_PATTERN, type StoredTick } from '../ticks/tick-schema.js';
-import { ClientConnection, type ClientLimits, type FrameStream } from './client-connection.js';
-import { decodeClientMessage, type SubscribeMessage, type UnsubscribeMessage } from './client-messages.js';
+import type { NewTick } from '../ticks/tick-schema.js';
+import { ClientConnection, type ClientLimits } from './client-connection.js';
+import { ClientProtocol } from './client-protocol.js';
+import { FanOutLog } from './fan-out-log.js';
 import type { HubMetrics } from './hub-metrics.js';
+import {
+  ProvisionalTicks,
+  type CommittedTick,
+  type ProvisionalTick,
+  type ProvisionalTicksOptions,
+} from './provisional-ticks.js';
+import { RawFrameWriter, type FrameStream } from './raw-frame-writer.js';
+import { StoredCheck } from './stored-check.js';
+import { SubscriptionIndex } from './subscription-index.js';
+import { SymbolActivity } from './symbol-activity.js';
 import { UpdateEncoder } from './update-encoder.js';
+
+/** Longest wait for the store to say which due provisional ticks it has already (StoredCheck). */
+const STORED_CHECK_MAX_MS = 250;
 
 export interface HubOptions extends ClientLimits {
   repository: PriceRepository;
@@ -16,41 +29,63 @@ export interface HubOptions extends ClientLimits {
   /** The seq up to which the live stream has been dispatched. */
   liveCursor: () => string;
   maxSymbols: number;
+  /** Price alerts one connection may hold. */
+  maxAlerts: number;
   maxMessageBytes: number;
   pingIntervalMs: number;
   resumeMaxTicks: number;
   staleAfterMs: number;
+  /**
+   * Most store reads for clients (subscribe, snapshot, resume) at once: a lane of the read pool, so REST keeps
+   * the rest.
+   */
+  maxConcurrentReads: number;
+  /** Pushing ticks seen on the bus that are not stored in time, marked provisional; off when absent. */
+  provisional?: Omit<ProvisionalTicksOptions, 'now'>;
   now?: () => number;
 }
 
-const symbolPattern = new RegExp(SYMBOL_PATTERN);
-/** Longest stretch of a fan-out pass before it lets other I/O run. */
-const ROUND_SLICE_MS = 2;
-
-interface SymbolActivity {
-  /** Wall-clock time of the last tick seen for the symbol. */
-  lastAt: number;
-  lastTimestamp: Date;
-  staleNotified: boolean;
-}
-
-/** The WebSocket hub: connections, subscriptions, snapshots, resume, and fan-out of the live stream. */
+/**
+ * The WebSocket hub: it ties connections to the client protocol, the subscription index, the fan-out of
+ * the live stream, provisional prices, heartbeats and stale notices.
+ */
 export class Hub {
   private readonly clients = new Set<ClientConnection>();
-  private readonly bySymbol = new Map<string, Set<ClientConnection>>();
-  private readonly activity = new Map<string, SymbolActivity>();
-  /** Live ticks not yet handed to every client; `logStart` is the absolute position of `log[0]`. */
-  private log: StoredTick[] = [];
-  private logStart = 0;
-  /** Per client, the absolute log position up to which it has been handed the live ticks. */
-  private readonly positions = new Map<ClientConnection, number>();
-  private sweeping: Promise<void> | undefined;
+  private readonly subscriptions = new SubscriptionIndex<ClientConnection>();
+  private readonly activity: SymbolActivity;
+  private readonly protocol: ClientProtocol;
+  private readonly fanOut: FanOutLog<ClientConnection>;
   private pingTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  private readonly provisional: ProvisionalTicks | undefined;
+  private provisionalTimer: NodeJS.Timeout | undefined;
+  /** A provisional round is waiting for the fan-out to hand out the stored ticks before it. */
+  private provisionalWaiting = false;
+  private readonly storedCheck: StoredCheck;
+  /** Why frames could not go past ws, each logged once. */
+  private readonly rawFramesOff = new Set<string>();
 
   constructor(private readonly opts: HubOptions) {
     this.now = opts.now ?? Date.now;
+    this.provisional = opts.provisional && new ProvisionalTicks({ ...opts.provisional, now: this.now });
+    this.storedCheck = new StoredCheck({
+      repository: opts.repository,
+      timeoutMs: Math.min(STORED_CHECK_MAX_MS, opts.provisional?.maxLagMs ?? 0),
+      log: opts.log,
+    });
+    this.activity = new SymbolActivity(opts.staleAfterMs, this.now);
+    this.protocol = new ClientProtocol({
+      ...opts,
+      subscriptions: this.subscriptions,
+      activity: this.activity,
+      provisionalRound: () => this.provisional?.round ?? 0,
+    });
+    this.fanOut = new FanOutLog({
+      subscriptions: this.subscriptions,
+      encoder: () => new UpdateEncoder(opts.metrics, false, this.now),
+      onError: (err) => opts.log.error({ err }, 'live fan-out failed'),
+    });
   }
 
   get connectionCount(): number {
@@ -60,7 +95,7 @@ export class Hub {
   /** Largest number of bytes waiting in any client's socket. */
   get maxBufferedAmount(): number {
     let max = 0;
-    for (const c of this.clients) max = Math.max(max, c.socket.bufferedAmount);
+    for (const c of this.clients) max = Math.max(max, c.bufferedAmount);
     return max;
   }
 
@@ -73,6 +108,7 @@ export class Hub {
   shutdown(): void {
     clearInterval(this.pingTimer);
     clearInterval(this.staleTimer);
+    clearTimeout(this.provisionalTimer);
     for (const c of this.clients) {
       c.sendJson({ type: 'reconnect', reason: 'shutdown' });
       c.close(1001, 'server shutting down');
@@ -80,215 +116,111 @@ export class Hub {
   }
 
   /** `stream` is the connection under the WebSocket, for writing ready-made frames. */
-  attach(socket: WebSocket, stream?: FrameStream): ClientConnection {
-    const client = new ClientConnection(socket, randomUUID(), this.opts, this.opts.metrics, this.now, stream);
+  attach(socket: WebSocket, stream: FrameStream): ClientConnection {
+    const id = randomUUID();
+    const frames = this.rawFrames(socket, stream);
+    const client = new ClientConnection(socket, id, this.opts, this.opts.metrics, this.now, frames);
     this.clients.add(client);
-    this.positions.set(client, this.logEnd);
     this.opts.metrics.connections.inc();
-    socket.on('pong', () => (client.alive = true));
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const raw = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      client.queue = client.queue
-        .then(() => this.onMessage(client, raw, isBinary))
-        .catch((err: unknown) => {
-          this.opts.log.error({ err, client: client.id }, 'websocket message failed');
+      client.handleInOrder(() =>
+        this.protocol.handle(client, raw, isBinary).catch((err: unknown) => {
+          // A client gone while its read waited in the lane needs no answer.
+          if (!client.isOpen) return;
+          this.opts.log.error({ err, client: id }, 'websocket message failed');
           client.sendError('Internal error; please retry');
-        });
+        }),
+      );
     });
-    socket.on('error', (err) => this.opts.log.debug({ err, client: client.id }, 'websocket error'));
+    socket.on('error', (err) => this.opts.log.debug({ err, client: id }, 'websocket error'));
     socket.on('close', () => this.detach(client));
     return client;
   }
 
+  /** Live ticks, in seq order, each exactly once: handed to their subscribers by the fan-out log. */
+  dispatch(ticks: CommittedTick[]): void {
+    this.provisional?.settle(ticks);
+    this.protocol.alerts.check(ticks);
+    this.activity.seen(ticks);
+    this.fanOut.append(ticks);
+  }
+
   /**
-   * Live ticks, in seq order, each exactly once. They join the hub's log, and a sweep goes over the
-   * clients handing each everything it has not had yet in one write; so a client's turn brings all
-   * that arrived until then, and a tick waits at most one pass. A pass yields to I/O every few
-   * milliseconds (the worker's commits and client messages are not held up behind a large fan-out).
+   * Ticks seen on the bus, not stored yet. Those not seen stored within the bound (PostgreSQL down or
+   * behind) are pushed marked provisional; their stored versions then only confirm them.
    */
-  dispatch(ticks: StoredTick[]): void {
-    const at = this.now();
-    for (const t of ticks) {
-      this.activity.set(t.symbol, { lastAt: at, lastTimestamp: t.timestamp, staleNotified: false });
-      this.log.push(t);
-    }
-    this.sweeping ??= this.sweep()
-      .catch((err: unknown) => this.opts.log.error({ err }, 'live fan-out failed'))
-      .finally(() => (this.sweeping = undefined));
+  preview(ticks: NewTick[]): void {
+    if (!this.provisional) return;
+    this.provisional.seen(ticks);
+    this.scheduleProvisional();
   }
 
-  private get logEnd(): number {
-    return this.logStart + this.log.length;
+  /** Frames go past ws where its internals allow; otherwise through ws, each reason logged once. */
+  private rawFrames(socket: WebSocket, stream: FrameStream): RawFrameWriter | undefined {
+    const writer = RawFrameWriter.over(socket, stream);
+    if (typeof writer !== 'string') return writer;
+    if (!this.rawFramesOff.has(writer)) {
+      this.rawFramesOff.add(writer);
+      this.opts.log.warn({ reason: writer }, 'updates go through ws, one send per message');
+    }
+    return undefined;
   }
 
-  private async sweep(): Promise<void> {
-    while (this.log.length > 0) {
-      const encoder = new UpdateEncoder(this.opts.metrics, false, this.now);
-      // Clients at the same place get the very same list (and so the same serialized messages).
-      const slices = new Map<string, StoredTick[]>();
-      let sliceStart = performance.now();
-      let visited = 0;
-      // Clients attached during the pass start at the log's end: what is before it they get from their
-      // snapshot or resume read (all of it is at or below the live cursor).
-      for (const [client, from] of [...this.positions]) {
-        const to = this.logEnd;
-        if (from >= to || !this.positions.has(client)) continue;
-        this.positions.set(client, to);
-        if (client.symbols.size > 0) {
-          const key = `${from}:${to}`;
-          let list = slices.get(key);
-          if (!list) slices.set(key, (list = this.log.slice(from - this.logStart, to - this.logStart)));
-          client.push(list, encoder);
-        }
-        if (++visited % 32 === 0 && performance.now() - sliceStart > ROUND_SLICE_MS) {
-          encoder.flush();
-          await new Promise((resolve) => setImmediate(resolve));
-          sliceStart = performance.now();
-        }
-      }
-      encoder.flush();
-      // What every client has passed can go.
-      let passed = this.logEnd;
-      for (const p of this.positions.values()) if (p < passed) passed = p;
-      this.log = this.log.slice(passed - this.logStart);
-      this.logStart = passed;
-    }
+  private scheduleProvisional(): void {
+    if (this.provisionalTimer || this.provisionalWaiting) return;
+    const delay = this.provisional?.nextDueIn();
+    if (delay === undefined) return;
+    this.provisionalTimer = setTimeout(() => {
+      this.provisionalTimer = undefined;
+      this.provisionalWaiting = true;
+      this.provisionalRound()
+        .catch((err: unknown) => this.opts.log.error({ err }, 'provisional round failed'))
+        .finally(() => {
+          this.provisionalWaiting = false;
+          this.scheduleProvisional();
+        });
+    }, delay);
+    this.provisionalTimer.unref();
+  }
+
+  private async provisionalRound(): Promise<void> {
+    const provisional = this.provisional!;
+    const dueBefore = provisional.dueBefore();
+    provisional.storedAlready(await this.storedCheck.storedKeys(provisional.due(dueBefore)));
+    await this.fanOut.idle();
+    // Taken only now: a tick stored meanwhile is not due, and the stored ticks handed to the fan-out before the
+    // round reached every client first (a round pushed beside a pass overtook older stored ticks).
+    const due = provisional.takeDue(dueBefore);
+    if (due) this.pushProvisional(due);
+  }
+
+  private pushProvisional(ticks: ProvisionalTick[]): void {
+    this.activity.seen(ticks);
+    const clients = new Set<ClientConnection>();
+    for (const t of ticks) for (const c of this.subscriptions.subscribers(t.symbol)) clients.add(c);
+    const encoder = new UpdateEncoder(this.opts.metrics, false, this.now);
+    for (const c of clients) c.pushProvisional(ticks, encoder);
+    encoder.flush();
+    this.opts.metrics.provisionalTicks.inc(ticks.length);
   }
 
   private detach(client: ClientConnection): void {
     if (!this.clients.delete(client)) return;
-    this.positions.delete(client);
+    this.protocol.alerts.drop(client);
     client.dispose();
     this.opts.metrics.connections.dec();
-    this.unindex(client, [...client.symbols]);
-  }
-
-  private async onMessage(client: ClientConnection, raw: Buffer, isBinary: boolean): Promise<void> {
-    if (client.closed) return;
-    if (raw.length > this.opts.maxMessageBytes) {
-      client.protocolError(`Message too large: at most ${this.opts.maxMessageBytes} bytes`);
-      return;
-    }
-    if (isBinary) {
-      client.protocolError('Binary frames are not supported; send JSON text');
-      return;
-    }
-    const decoded = decodeClientMessage(raw.toString('utf8'));
-    if (!decoded.ok) {
-      client.protocolError(decoded.error);
-      return;
-    }
-    if (decoded.message.type === 'subscribe') await this.subscribe(client, decoded.message);
-    else this.unsubscribe(client, decoded.message);
-  }
-
-  private async subscribe(client: ClientConnection, msg: SubscribeMessage): Promise<void> {
-    // Lower case is accepted ("aapl" is AAPL); rejections name the symbol as the client wrote it.
-    const asWritten = new Map<string, string>();
-    for (const s of msg.symbols) if (!asWritten.has(s.trim().toUpperCase())) asWritten.set(s.trim().toUpperCase(), s);
-    const requested = [...asWritten.keys()];
-    const added = requested.filter((s) => !client.symbols.has(s));
-    if (client.symbols.size + added.length > this.opts.maxSymbols) {
-      client.protocolError(`Too many symbols: at most ${this.opts.maxSymbols} per connection`);
-      return;
-    }
-    const wellFormed = requested.filter((s) => symbolPattern.test(s));
-    const known = await this.opts.repository.knownSymbols(wellFormed);
-    const rejected: { symbol: string; reason: string }[] = [];
-    const accepted: string[] = [];
-    for (const s of requested) {
-      if (!symbolPattern.test(s)) rejected.push({ symbol: asWritten.get(s)!, reason: 'invalid symbol' });
-      else if (!known.has(s)) rejected.push({ symbol: asWritten.get(s)!, reason: 'unknown symbol' });
-      else accepted.push(s);
-    }
-    for (const r of rejected) client.sendError(`Invalid stock symbol: ${r.symbol}`);
-    if (client.closed) return;
-
-    // Hold live ticks from the moment the symbols are indexed until the store read below is sent,
-    // then let through only what the read did not cover.
-    client.beginHold();
-    try {
-      for (const s of accepted) {
-        if (client.symbols.has(s)) continue;
-        client.symbols.add(s);
-        let set = this.bySymbol.get(s);
-        if (!set) this.bySymbol.set(s, (set = new Set()));
-        set.add(client);
-        this.opts.metrics.subscriptions.inc();
-      }
-      client.sendJson({ type: 'subscribed', symbols: accepted, rejected });
-      if (accepted.length === 0) return;
-      if (msg.since !== undefined) await this.resume(client, accepted, msg.since);
-      else await this.snapshot(client, accepted.filter((s) => added.includes(s)));
-    } finally {
-      client.endHold();
-    }
-  }
-
-  private async snapshot(client: ClientConnection, symbols: string[]): Promise<void> {
-    if (symbols.length === 0) return;
-    const latest = await this.opts.repository.latest(symbols);
-    const live = client.symbols;
-    const fresh = latest.filter((t) => live.has(t.symbol));
-    client.deliverSnapshot(fresh);
-    const at = this.now();
-    for (const t of fresh) {
-      client.markSent(t.symbol, t.seq);
-      if (!this.activity.has(t.symbol)) this.activity.set(t.symbol, { lastAt: at, lastTimestamp: t.timestamp, staleNotified: false });
-    }
-  }
-
-  /** The ticks of `symbols` committed after `since` and already past the live stream, in seq order. */
-  private async resume(client: ClientConnection, symbols: string[], since: string): Promise<void> {
-    const upTo = this.opts.liveCursor();
-    // The client already has everything up to `since` (perhaps from an instance that is ahead of this one).
-    for (const s of symbols) client.markSent(s, since);
-    if (BigInt(since) >= BigInt(upTo)) return;
-    const missed = await this.opts.repository.ticksAfter({ after: since, upTo, symbols, limit: this.opts.resumeMaxTicks + 1 });
-    if (missed.length > this.opts.resumeMaxTicks) {
-      client.sendError(`Cannot resume from ${since}: more than ${this.opts.resumeMaxTicks} ticks missed; sending the latest prices instead`);
-      await this.snapshot(client, symbols);
-      for (const s of symbols) client.markSent(s, upTo);
-      return;
-    }
-    client.deliver(missed);
-  }
-
-  private unsubscribe(client: ClientConnection, msg: UnsubscribeMessage): void {
-    const symbols = [...new Set(msg.symbols.map((s) => s.trim().toUpperCase()))].filter((s) => client.symbols.has(s));
-    this.unindex(client, symbols);
-    client.forget(symbols);
-    client.sendJson({ type: 'unsubscribed', symbols });
-  }
-
-  private unindex(client: ClientConnection, symbols: string[]): void {
-    for (const s of symbols) {
-      const set = this.bySymbol.get(s);
-      if (!set?.delete(client)) continue;
-      this.opts.metrics.subscriptions.dec();
-      if (set.size === 0) this.bySymbol.delete(s);
-    }
+    this.opts.metrics.subscriptions.dec(this.subscriptions.clear(client));
   }
 
   private heartbeat(): void {
-    for (const c of this.clients) {
-      if (!c.alive) {
-        c.close(1006, 'no pong', 'dead');
-        this.detach(c);
-        continue;
-      }
-      c.alive = false;
-      c.socket.ping();
-    }
+    for (const c of this.clients) if (!c.heartbeat()) this.detach(c);
   }
 
   private checkStale(): void {
-    const at = this.now();
-    for (const [symbol, subscribers] of this.bySymbol) {
-      const a = this.activity.get(symbol);
-      if (!a || a.staleNotified || at - a.lastAt < this.opts.staleAfterMs) continue;
-      a.staleNotified = true;
-      for (const c of subscribers) c.sendJson({ type: 'stale', symbol, since: a.lastTimestamp.toISOString() });
+    for (const [symbol, since] of this.activity.newlyStale(this.subscriptions.symbols)) {
+      const message = { type: 'stale' as const, symbol, since: since.toISOString() };
+      for (const c of this.subscriptions.subscribers(symbol)) c.sendJson(message);
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { MessageBus, Subscription } from '@lizards/lib';
+import { onNextTurn, type MessageBus, type Subscription } from '@lizards/lib';
 import type { PriceRepository } from '../store/price-repository.js';
 import type { StoredTick } from '../ticks/tick-schema.js';
 import { decodeLiveMessage } from './live-message.js';
@@ -39,7 +39,7 @@ export class LiveFeed {
   /** Announced ticks that continue the cursor, handed on at the end of this turn of the event loop. */
   private announced: StoredTick[] = [];
   private announcedUpTo = 0n;
-  private flushScheduled = false;
+  private readonly scheduleFlush = onNextTurn(() => this.flush());
 
   constructor(private readonly opts: LiveFeedOptions) {}
 
@@ -56,7 +56,14 @@ export class LiveFeed {
     this.current = BigInt(await this.opts.repository.maxSeq());
     await this.opts.bus.declare({
       exchanges: [{ name: this.opts.liveExchange, type: 'fanout' }],
-      queues: [{ name: this.opts.queue, exclusive: true, durable: false, bindings: [{ exchange: this.opts.liveExchange, pattern: '' }] }],
+      queues: [
+        {
+          name: this.opts.queue,
+          exclusive: true,
+          durable: false,
+          bindings: [{ exchange: this.opts.liveExchange, pattern: '' }],
+        },
+      ],
     });
     this.subscription = await this.opts.bus.consume(
       this.opts.queue,
@@ -101,12 +108,7 @@ export class LiveFeed {
   private announce(ticks: StoredTick[]): void {
     for (const t of ticks) this.announced.push(t);
     this.announcedUpTo = BigInt(ticks[ticks.length - 1]!.seq);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    this.scheduleFlush();
   }
 
   private flush(): void {

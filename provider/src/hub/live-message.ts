@@ -3,8 +3,8 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { liveMessageChecker, SYMBOL_PATTERN, type StoredTick } from '../ticks/tick-schema.js';
 
 /**
- * A `prices.live` message as the live feed uses it: every field of each committed tick (wire.md's
- * `LiveTick`), so the ticks can be pushed without reading them back. A message that does not
+ * A `prices.live` message as the live feed uses it: every field of each committed tick (the live entry
+ * of provider/src/ticks/tick-schema.ts), so the ticks can be pushed without reading them back. A message that does not
  * carry them whole is only a hint to read the store.
  */
 const LiveTickEntry = Type.Object({

@@ -1,25 +1,22 @@
-import * as ws from 'ws';
-import { seqAfter, type StoredTick } from '../ticks/tick-schema.js';
+import type { ServerMessage } from '@lizards/contract';
+import { seqAfter } from '../ticks/tick-schema.js';
 import type { HubMetrics } from './hub-metrics.js';
+import type { CommittedTick, ProvisionalTick } from './provisional-ticks.js';
+import { textFrame } from './raw-frame-writer.js';
 
 /** `2024-09-14T12:34:56Z` as in the contract; milliseconds only when there are some. */
-function contractTimestamp(d: Date): string {
+export function contractTimestamp(d: Date): string {
   return d.toISOString().replace('.000Z', 'Z');
 }
 
-/** ws's own framing (exported by ws, not declared in @types/ws): a server frame is unmasked, so it is final. */
-const { Sender } = ws as unknown as {
-  Sender: { frame(data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[] };
-};
-if (typeof Sender?.frame !== 'function') throw new Error('ws no longer exports Sender.frame');
-const TEXT_OPCODE = 1;
-
-/** One `price_update` ready to send: its ticks (a symbol at most once), the serialized text, and the text framed. */
+/**
+ * One message ready to send — a `price_update` (a symbol at most once) or a `stored` confirmation — with the
+ * committed ticks it carries (or the provisional ones) and the serialized text.
+ */
 export interface EncodedUpdate {
-  ticks: StoredTick[];
+  ticks: CommittedTick[];
+  provisional: ProvisionalTick[];
   bytes: Buffer;
-  /** The complete WebSocket text frame carrying `bytes`. */
-  frame: Buffer;
 }
 
 /**
@@ -29,7 +26,7 @@ export interface EncodedUpdate {
  */
 export class UpdateEncoder {
   private readonly cache = new Map<string, EncodedUpdate[]>();
-  private readonly byList = new WeakMap<StoredTick[], EncodedUpdate[]>();
+  private readonly byList = new WeakMap<object[], EncodedUpdate[]>();
   private readonly joined = new WeakMap<EncodedUpdate[], Buffer>();
   private messages = 0;
   private bytes = 0;
@@ -42,22 +39,41 @@ export class UpdateEncoder {
 
   /**
    * The messages for ticks in seq order: a new message starts whenever a symbol would repeat, so
-   * each live message's cursor (its highest seq) is exact.
+   * each live message's cursor (its highest seq) is exact. Ticks in `confirmed` (this client had them
+   * provisionally) go in `stored` messages instead, in the same order, so every cursor stays exact.
    */
-  encode(ticks: StoredTick[]): EncodedUpdate[] {
+  encode(ticks: CommittedTick[], confirmed?: ReadonlySet<CommittedTick>): EncodedUpdate[] {
+    if (confirmed)
+      return this.cached(ticks.map((t) => (confirmed.has(t) ? `s${t.seq}` : t.seq)).join(','), () =>
+        this.buildMixed(ticks, confirmed),
+      );
     let updates = this.byList.get(ticks);
     if (updates) return updates;
-    const key = ticks.length === 1 ? ticks[0]!.seq : ticks.map((t) => t.seq).join(',');
-    updates = this.cache.get(key);
-    if (!updates) this.cache.set(key, (updates = this.build(ticks)));
+    updates = this.cached(ticks.length === 1 ? ticks[0]!.seq : ticks.map((t) => t.seq).join(','), () =>
+      this.build(ticks),
+    );
     this.byList.set(ticks, updates);
     return updates;
   }
 
-  /** The frames of `updates` back to back, built once: one socket write sends them all. */
+  /** `price_update` messages of ticks not stored yet: marked provisional, without a cursor. */
+  encodeProvisional(ticks: ProvisionalTick[]): EncodedUpdate[] {
+    let updates = this.byList.get(ticks);
+    if (updates) return updates;
+    updates = this.cached(`p${ticks.map((t) => t.key).join(',')}`, () =>
+      splitBySymbol(ticks).map((batch) => this.provisionalMessage(batch)),
+    );
+    this.byList.set(ticks, updates);
+    return updates;
+  }
+
+  /** The WebSocket frames of `updates` back to back, built once: one socket write sends them all. */
   frames(updates: EncodedUpdate[]): Buffer {
     let frames = this.joined.get(updates);
-    if (!frames) this.joined.set(updates, (frames = updates.length === 1 ? updates[0]!.frame : Buffer.concat(updates.map((u) => u.frame))));
+    if (!frames) {
+      frames = Buffer.concat(updates.map((u) => textFrame(u.bytes)));
+      this.joined.set(updates, frames);
+    }
     return frames;
   }
 
@@ -75,37 +91,95 @@ export class UpdateEncoder {
     this.bytes = 0;
   }
 
-  private build(ticks: StoredTick[]): EncodedUpdate[] {
-    const updates: EncodedUpdate[] = [];
-    let batch: StoredTick[] = [];
-    let symbols = new Set<string>();
-    for (const t of ticks) {
-      if (symbols.has(t.symbol)) {
-        updates.push(this.message(batch));
-        batch = [];
-        symbols = new Set();
-      }
-      batch.push(t);
-      symbols.add(t.symbol);
-    }
-    if (batch.length > 0) updates.push(this.message(batch));
+  private cached(key: string, build: () => EncodedUpdate[]): EncodedUpdate[] {
+    let updates = this.cache.get(key);
+    if (!updates) this.cache.set(key, (updates = build()));
     return updates;
   }
 
-  private message(ticks: StoredTick[]): EncodedUpdate {
+  private build(ticks: CommittedTick[]): EncodedUpdate[] {
+    return splitBySymbol(ticks).map((batch) => this.message(batch));
+  }
+
+  /** Runs of unconfirmed ticks as price updates, runs of confirmed ones as one `stored` message each. */
+  private buildMixed(ticks: CommittedTick[], confirmed: ReadonlySet<CommittedTick>): EncodedUpdate[] {
+    const updates: EncodedUpdate[] = [];
+    let run: CommittedTick[] = [];
+    let runConfirmed = false;
+    const close = () => {
+      if (run.length > 0) updates.push(...(runConfirmed ? [storedMessage(run)] : this.build(run)));
+      run = [];
+    };
+    for (const t of ticks) {
+      if (confirmed.has(t) !== runConfirmed) {
+        close();
+        runConfirmed = !runConfirmed;
+      }
+      run.push(t);
+    }
+    close();
+    return updates;
+  }
+
+  private message(ticks: CommittedTick[]): EncodedUpdate {
     const data: Record<string, { price: number; timestamp: string; source: string }> = {};
-    for (const t of ticks) data[t.symbol] = { price: t.price, timestamp: contractTimestamp(t.timestamp), source: t.source };
-    if (this.snapshot) return encoded(ticks, { type: 'price_update', snapshot: true, data });
+    for (const t of ticks)
+      data[t.symbol] = { price: t.price, timestamp: contractTimestamp(t.timestamp), source: t.source };
+    if (this.snapshot) return encoded(ticks, [], { type: 'price_update', snapshot: true, data });
+    this.observeLatency(ticks);
+    return encoded(ticks, [], { type: 'price_update', data, cursor: highestSeq(ticks) });
+  }
+
+  private provisionalMessage(ticks: ProvisionalTick[]): EncodedUpdate {
+    const data: Record<string, { price: number; timestamp: string; source: string; provisional: true }> = {};
+    for (const t of ticks)
+      data[t.symbol] = {
+        price: t.price,
+        timestamp: contractTimestamp(t.timestamp),
+        source: t.source,
+        provisional: true,
+      };
+    this.observeLatency(ticks);
+    return encoded([], ticks, { type: 'price_update', data });
+  }
+
+  private observeLatency(ticks: { publishedAt: Date | null }[]): void {
     const at = this.now();
-    for (const t of ticks) if (t.publishedAt) this.metrics.tickToPush.observe(Math.max(0, at - t.publishedAt.getTime()) / 1000);
-    let cursor = ticks[0]!.seq;
-    for (const t of ticks) if (seqAfter(t.seq, cursor)) cursor = t.seq;
-    return encoded(ticks, { type: 'price_update', data, cursor });
+    for (const t of ticks)
+      if (t.publishedAt) this.metrics.tickToPush.observe(Math.max(0, at - t.publishedAt.getTime()) / 1000);
   }
 }
 
-function encoded(ticks: StoredTick[], message: object): EncodedUpdate {
-  const bytes = Buffer.from(JSON.stringify(message));
-  const frame = Buffer.concat(Sender.frame(bytes, { fin: true, rsv1: false, opcode: TEXT_OPCODE, mask: false, readOnly: true }));
-  return { ticks, bytes, frame };
+/** Consecutive ticks in messages where a symbol appears at most once (a new one starts where a symbol would repeat). */
+function splitBySymbol<T extends { symbol: string }>(ticks: T[]): T[][] {
+  const batches: T[][] = [];
+  let batch: T[] = [];
+  let symbols = new Set<string>();
+  for (const t of ticks) {
+    if (symbols.has(t.symbol)) {
+      batches.push(batch);
+      batch = [];
+      symbols = new Set();
+    }
+    batch.push(t);
+    symbols.add(t.symbol);
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+function highestSeq(ticks: CommittedTick[]): string {
+  let cursor = ticks[0]!.seq;
+  for (const t of ticks) if (seqAfter(t.seq, cursor)) cursor = t.seq;
+  return cursor;
+}
+
+/** Tells a client that ticks it was sent provisionally are now stored, and where it stands for a resume. */
+function storedMessage(ticks: CommittedTick[]): EncodedUpdate {
+  const stored = ticks.map((t) => ({ symbol: t.symbol, timestamp: contractTimestamp(t.timestamp), source: t.source }));
+  return encoded(ticks, [], { type: 'stored', ticks: stored, cursor: highestSeq(ticks) });
+}
+
+function encoded(ticks: CommittedTick[], provisional: ProvisionalTick[], message: ServerMessage): EncodedUpdate {
+  return { ticks, provisional, bytes: Buffer.from(JSON.stringify(message)) };
 }

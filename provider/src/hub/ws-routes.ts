@@ -1,8 +1,9 @@
-import { Type } from '@sinclair/typebox';
 import fp from 'fastify-plugin';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
-import { InvalidSessionError, OriginNotAllowedError } from '../errors.js';
+import { wsOperation } from '@lizards/contract';
+import { InvalidSessionError, OriginNotAllowedError, SessionSocketsExhaustedError } from '@lizards/lib';
+import { SessionSockets } from '../session/session-sockets.js';
 import type { SessionTokens } from '../session/session-token.js';
 import type { Hub } from './hub.js';
 
@@ -13,6 +14,8 @@ export interface WsRoutesOptions {
   requireToken: boolean;
   /** Allowed Origin values; empty = any. */
   allowedOrigins: string[];
+  /** Open sockets one session may hold on this instance (with requireToken). */
+  maxConnectionsPerSession: number;
   /** Frames above this close the socket (1009); smaller oversize messages get an error from the hub. */
   maxPayload: number;
 }
@@ -28,16 +31,22 @@ async function wsRoutes(app: FastifyInstance, opts: WsRoutesOptions): Promise<vo
     },
   });
   const allowed = new Set(opts.allowedOrigins);
+  const sessions = new SessionSockets(opts.maxConnectionsPerSession);
 
   app.get<{ Querystring: { token?: string } }>(
-    '/ws',
+    wsOperation.url,
     {
       websocket: true,
-      schema: { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 2048 })) }) },
+      schema: wsOperation.schema,
       preValidation: async (request) => {
         const origin = request.headers.origin;
         if (allowed.size > 0 && (!origin || !allowed.has(origin))) throw new OriginNotAllowedError(origin ?? '(none)');
-        if (opts.requireToken && !opts.tokens.verify(request.query.token)) throw new InvalidSessionError();
+        if (!opts.requireToken) return;
+        // The token is checked once, here: an open socket outlives it.
+        const claims = opts.tokens.verify(request.query.token);
+        if (!claims) throw new InvalidSessionError();
+        if (!sessions.admit(claims.sid, request.raw.socket))
+          throw new SessionSocketsExhaustedError(sessions.maxPerSession);
       },
     },
     (socket, request) => {
@@ -46,5 +55,5 @@ async function wsRoutes(app: FastifyInstance, opts: WsRoutesOptions): Promise<vo
   );
 }
 
-/** `GET /ws`: the WebSocket hub behind session-token and Origin checks. */
+/** `GET /ws`: the WebSocket hub behind Origin, session-token and sockets-per-session checks. */
 export const wsRoutesPlugin = fp(wsRoutes, { name: 'provider-ws-routes', fastify: '5.x' });

@@ -1,13 +1,11 @@
-import { Type } from '@sinclair/typebox';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sessionOperation } from '@lizards/contract';
 import type { SessionTokens } from './session-token.js';
 
 export interface SessionRoutesOptions {
   tokens: SessionTokens;
 }
-
-const SessionReply = Type.Object({ websocket_url: Type.String() });
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
@@ -22,15 +20,11 @@ function publicWebSocketBase(request: FastifyRequest): string {
 }
 
 async function sessionRoutes(app: FastifyInstance, opts: SessionRoutesOptions): Promise<void> {
-  app.post(
-    '/session',
-    { schema: { response: { 200: SessionReply } } },
-    async (request, reply) => {
-      const { token } = opts.tokens.issue();
-      reply.header('cache-control', 'no-store');
-      return { websocket_url: `${publicWebSocketBase(request)}/ws?token=${encodeURIComponent(token)}` };
-    },
-  );
+  app.post(sessionOperation.url, { schema: sessionOperation.schema }, async (request, reply) => {
+    const { token } = opts.tokens.issue();
+    reply.header('cache-control', 'no-store');
+    return { websocket_url: `${publicWebSocketBase(request)}/ws?token=${encodeURIComponent(token)}` };
+  });
 }
 
 /** `POST /session`: a WebSocket URL carrying a signed, expiring token. */

@@ -7,7 +7,10 @@ export interface SessionClaims {
   sid: string;
 }
 
-/** Signs and verifies session tokens: base64url(claims).base64url(HMAC-SHA256(secret, claims)). Any instance with the secret verifies. */
+/**
+ * Signs and verifies session tokens: base64url(claims).base64url(HMAC-SHA256(secret, claims)). Any instance with the
+ * secret verifies.
+ */
 export class SessionTokens {
   constructor(
     private readonly secret: string,
@@ -17,7 +20,8 @@ export class SessionTokens {
 
   issue(): { token: string; claims: SessionClaims } {
     const claims: SessionClaims = {
-      exp: Math.floor(this.now() / 1000) + this.ttlSeconds,
+      // Rounded up: a token lives at least its TTL (rounding down cut up to a second off, all of a 1 s TTL).
+      exp: Math.ceil(this.now() / 1000) + this.ttlSeconds,
       sid: randomBytes(12).toString('base64url'),
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');

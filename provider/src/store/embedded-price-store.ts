@@ -1,5 +1,5 @@
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+import type { Retention } from './history-maintenance.js';
 import type { PriceStore } from './price-repository.js';
 import { openPostgresPriceStore } from './postgres-price-store.js';
 
@@ -7,31 +7,26 @@ export interface EmbeddedStoreOptions {
   schema: string;
   /** Folder for the database files; in memory when unset. */
   dataDir?: string;
+  retention?: Retention;
 }
 
 /**
- * PGlite (PostgreSQL in WebAssembly) served on 127.0.0.1:<free port> through pglite-socket, so the
- * same postgres.js code and SQL run against it as against a real server.
+ * PGlite (PostgreSQL in WebAssembly) on its own thread, served over the PostgreSQL wire protocol, so the same
+ * postgres.js code and SQL run against it as against a real server. It has a single backend: one connection.
  */
 export async function openEmbeddedPriceStore(opts: EmbeddedStoreOptions): Promise<PriceStore> {
-  const db = await PGlite.create(opts.dataDir);
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
-  await server.start();
-  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+  const pg = await startEmbeddedPostgres(opts.dataDir ? { dataDir: opts.dataDir } : {});
   try {
     return await openPostgresPriceStore({
-      url,
+      url: pg.url,
       schema: opts.schema,
+      ...(opts.retention ? { retention: opts.retention } : {}),
       kind: 'pglite',
       singleConnection: true,
-      onClose: async () => {
-        await server.stop();
-        await db.close();
-      },
+      onClose: pg.stop,
     });
   } catch (err) {
-    await server.stop();
-    await db.close();
+    await pg.stop();
     throw err;
   }
 }

@@ -32,7 +32,9 @@ export async function migrate(sql: Sql, schema: string, migrations?: Migration[]
     await tx.unsafe(`SET LOCAL search_path TO "${schema}"`);
     await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
       version text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
-    const done = new Set((await tx<{ version: string }[]>`SELECT version FROM schema_migrations`).map((r) => r.version));
+    const done = new Set(
+      (await tx<{ version: string }[]>`SELECT version FROM schema_migrations`).map((r) => r.version),
+    );
     const applied: string[] = [];
     for (const m of all) {
       if (done.has(m.version)) continue;

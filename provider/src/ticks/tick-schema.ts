@@ -1,19 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 
-export const SYMBOL_PATTERN = '^[A-Z][A-Z0-9.\\-]{0,9}$';
-const ISO_UTC = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]00:?00)$';
-
-/** A tick as ingestion publishes it on the `prices` exchange (wire.md). */
-export const BusTick = Type.Object({
-  symbol: Type.String({ pattern: SYMBOL_PATTERN }),
-  price: Type.Number({ exclusiveMinimum: 0, maximum: 1e12 }),
-  timestamp: Type.String({ pattern: ISO_UTC }),
-  source: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }),
-  volume: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e15 })),
-});
-export type BusTick = Static<typeof BusTick>;
-export const busTickChecker = TypeCompiler.Compile(BusTick);
+// The public API's symbol rule, for the live feed, the hub and the routes.
+export { SYMBOL_PATTERN } from '@lizards/contract';
 
 /** `a > b` for seqs written as canonical decimals (no leading zeros), without parsing them. */
 export function seqAfter(a: string, b: string): boolean {
@@ -41,7 +30,7 @@ export interface NewTick {
   publishedAt: Date | null;
 }
 
-/** One entry of a `prices.live` message (wire.md). */
+/** One entry of a `prices.live` message: a committed tick with its seq. */
 export interface LiveTick {
   symbol: string;
   price: number;

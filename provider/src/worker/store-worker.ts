@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { BusMessage, MessageBus, Subscription } from '@lizards/lib';
+import { backoffDelay, sleep, type BusMessage, type MessageBus, type Subscription } from '@lizards/lib';
 import type { TickWriter } from '../store/price-repository.js';
 import { toLiveTick, type NewTick, type StoredTick } from '../ticks/tick-schema.js';
 import { isDataError } from './store-errors.js';
@@ -31,7 +31,8 @@ interface Pending {
  * Consumes the store queue: batches deliveries, writes each batch in one transaction, acks only
  * after the commit, then announces the inserted rows on the live exchange. While the database is
  * down it keeps the batch unacked and retries with backoff; the prefetch bound stops the broker
- * from sending more, so nothing is lost and memory stays bounded.
+ * from sending more, so nothing is lost and memory stays bounded. Deliveries whose channel is gone
+ * (a lost connection, a channel the broker closed) are dropped: the broker delivers them again.
  */
 export class StoreWorker {
   private subscription: Subscription | undefined;
@@ -40,9 +41,9 @@ export class StoreWorker {
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private stopped = false;
-  private generation = 0;
   private offState: (() => void) | undefined;
-  private wakeRetry: (() => void) | undefined;
+  /** Aborts the pause before a retry. */
+  private retryWait: AbortController | undefined;
   private healthy = true;
   private readonly announcing = new Set<Promise<void>>();
 
@@ -55,8 +56,8 @@ export class StoreWorker {
 
   async start(): Promise<void> {
     this.offState = this.opts.bus.onStateChange((state) => {
-      // Deliveries of a lost channel come again from the broker; settling them is impossible now.
-      if (state !== 'connected') this.abandonPending();
+      // Every delivery held is stale now: stop waiting to retry them.
+      if (state !== 'connected') this.retryWait?.abort();
     });
     this.subscription = await this.opts.bus.consume(this.opts.queue, (m) => this.accept(m), {
       prefetch: this.opts.prefetch,
@@ -67,20 +68,11 @@ export class StoreWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.wakeRetry?.();
+    this.retryWait?.abort();
     await this.draining;
     await Promise.all(this.announcing);
     this.offState?.();
     await this.subscription?.cancel();
-  }
-
-  private abandonPending(): void {
-    this.generation++;
-    this.pending = [];
-    this.pendingTicks = 0;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.wakeRetry?.();
   }
 
   private async accept(message: BusMessage): Promise<void> {
@@ -102,20 +94,31 @@ export class StoreWorker {
   private kick(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.draining ??= this.drain().finally(() => {
-      this.draining = undefined;
-      if (this.pending.length > 0 && !this.stopped) this.kick();
-    });
+    this.draining ??= this.drain()
+      .catch((err: unknown) => this.opts.log.error({ err }, 'store worker failed a batch; its deliveries come again'))
+      .finally(() => {
+        this.draining = undefined;
+        if (this.pending.length > 0 && !this.stopped) this.kick();
+      });
   }
 
   private async drain(): Promise<void> {
-    while (this.pending.length > 0 && !this.stopped) {
-      await this.storeBatch(this.takeBatch(), this.generation);
+    while (!this.stopped) {
+      const batch = this.takeBatch();
+      if (batch.length === 0) return;
+      await this.storeBatch(batch);
     }
   }
 
-  /** Whole messages from the front of the queue, up to `batchSize` ticks (at least one message). */
+  /**
+   * Whole messages from the front of the queue, up to `batchSize` ticks (at least one message); stale deliveries are
+   * dropped.
+   */
   private takeBatch(): Pending[] {
+    if (this.pending.some((p) => p.message.stale)) {
+      this.pending = this.pending.filter((p) => !p.message.stale);
+      this.pendingTicks = this.pending.reduce((sum, p) => sum + p.ticks.length, 0);
+    }
     let n = 0;
     let ticks = 0;
     while (n < this.pending.length && (n === 0 || ticks + this.pending[n]!.ticks.length <= this.opts.batchSize)) {
@@ -126,60 +129,18 @@ export class StoreWorker {
     return this.pending.splice(0, n);
   }
 
-  private async storeBatch(batch: Pending[], generation: number): Promise<void> {
-    let attempt = 0;
-    for (;;) {
-      if (generation !== this.generation) return;
-      const end = this.opts.metrics.batchSeconds.startTimer();
-      try {
-        const ticks = batch.length === 1 ? batch[0]!.ticks : batch.flatMap((p) => p.ticks);
-        const { inserted } = await this.opts.writer.write(ticks);
-        end();
-        this.healthy = true;
-        for (const p of batch) p.message.ack();
-        this.opts.metrics.stored.inc(inserted.length);
-        this.opts.metrics.duplicates.inc(ticks.length - inserted.length);
-        this.announce(inserted);
-        return;
-      } catch (err) {
-        if (isDataError(err)) {
-          await this.storeOneByOne(batch, generation);
-          return;
-        }
-        this.healthy = false;
-        this.opts.metrics.storeErrors.inc();
-        const delay = this.backoff(attempt++);
-        this.opts.log.warn({ err, attempt, delayMs: Math.round(delay), size: batch.length }, 'store write failed; retrying');
-        if (this.stopped) return;
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, delay);
-          this.wakeRetry = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        this.wakeRetry = undefined;
-        if (this.stopped) return;
-      }
-    }
-  }
-
   /**
-   * A batch the database refused for its data: find the culprits, store the rest. A message of several ticks
-   * that the database refuses is stored tick by tick; if any tick is refused, the whole message goes to the
-   * dead-letter queue after the others are stored (replaying it later is safe: the upsert is idempotent).
+   * Writes the batch in one transaction. If the database refuses it for its data, each message is written alone to
+   * find the culprits: the others are stored, and a message with a refused tick goes to the dead-letter queue after
+   * its other ticks are stored (replaying it later is safe: the upsert is idempotent).
    */
-  private async storeOneByOne(batch: Pending[], generation: number): Promise<void> {
-    for (const p of batch) {
-      if (generation !== this.generation) return;
-      let refused: Error | undefined;
-      try {
-        refused = await this.writeFindingRefusal(p.ticks);
-      } catch {
-        // Not the data (e.g. the database went away): retried with back-off like any batch.
-        await this.storeBatch([p], generation);
-        continue;
-      }
+  private async storeBatch(held: Pending[]): Promise<void> {
+    const together = await this.untilWritten(held, (batch) => this.writeTogether(batch));
+    if (!together || together.result === 'stored') return;
+    for (const p of together.batch) {
+      const alone = await this.untilWritten([p], () => this.writeFindingRefusal(p.ticks));
+      if (!alone) continue;
+      const refused = alone.result;
       if (!refused) {
         p.message.ack();
         continue;
@@ -191,7 +152,58 @@ export class StoreWorker {
     }
   }
 
-  /** Writes the ticks, each alone if the database refuses them together; returns the first refusal, throws other errors. */
+  /**
+   * Runs `write` on the deliveries still live until it ends without an error other than the data's: while the
+   * database is down it retries with back-off. Undefined when every delivery went stale or the worker stopped.
+   */
+  private async untilWritten<T>(
+    held: Pending[],
+    write: (batch: Pending[]) => Promise<T>,
+  ): Promise<{ batch: Pending[]; result: T } | undefined> {
+    const backoff = { baseMs: this.opts.minBackoffMs ?? 100, maxMs: this.opts.maxBackoffMs ?? 5000 };
+    for (let attempt = 0; ; attempt++) {
+      const batch = held.filter((p) => !p.message.stale);
+      if (batch.length === 0) return undefined;
+      try {
+        const result = await write(batch);
+        this.healthy = true;
+        return { batch, result };
+      } catch (err) {
+        this.healthy = false;
+        this.opts.metrics.storeErrors.inc();
+        const delay = backoffDelay(attempt, backoff);
+        const retry = { attempt: attempt + 1, delayMs: Math.round(delay), size: batch.length };
+        this.opts.log.warn({ err, ...retry }, 'store write failed; retrying');
+        if (this.stopped) return undefined;
+        this.retryWait = new AbortController();
+        await sleep(delay, this.retryWait.signal);
+        this.retryWait = undefined;
+        if (this.stopped) return undefined;
+      }
+    }
+  }
+
+  /** Writes the batch in one transaction and acks it; 'refused' when the database refused it for its data. */
+  private async writeTogether(batch: Pending[]): Promise<'stored' | 'refused'> {
+    const end = this.opts.metrics.batchSeconds.startTimer();
+    const ticks = batch.length === 1 ? batch[0]!.ticks : batch.flatMap((p) => p.ticks);
+    try {
+      const { inserted } = await this.opts.writer.write(ticks);
+      end();
+      for (const p of batch) p.message.ack();
+      this.opts.metrics.stored.inc(inserted.length);
+      this.opts.metrics.duplicates.inc(ticks.length - inserted.length);
+      this.announce(inserted);
+      return 'stored';
+    } catch (err) {
+      if (isDataError(err)) return 'refused';
+      throw err;
+    }
+  }
+
+  /**
+   * Writes the ticks, each alone if the database refuses them together; returns the first refusal, throws other errors.
+   */
   private async writeFindingRefusal(ticks: NewTick[]): Promise<Error | undefined> {
     try {
       await this.writeStrict(ticks);
@@ -232,12 +244,5 @@ export class StoreWorker {
     });
     this.announcing.add(sent);
     void sent.finally(() => this.announcing.delete(sent));
-  }
-
-  private backoff(attempt: number): number {
-    const min = this.opts.minBackoffMs ?? 100;
-    const max = this.opts.maxBackoffMs ?? 5000;
-    const base = Math.min(max, min * 2 ** attempt);
-    return base / 2 + Math.random() * (base / 2);
   }
 }

@@ -10,10 +10,26 @@ export interface WorkerMetrics {
 
 export function createWorkerMetrics(registry: Registry): WorkerMetrics {
   return {
-    stored: new Counter({ name: 'provider_ticks_stored_total', help: 'ticks inserted into the store', registers: [registry] }),
-    duplicates: new Counter({ name: 'provider_ticks_duplicate_total', help: 'deliveries already stored (redelivered or republished)', registers: [registry] }),
-    deadLettered: new Counter({ name: 'provider_ticks_dead_lettered_total', help: 'messages that can never be stored', registers: [registry] }),
-    storeErrors: new Counter({ name: 'provider_store_errors_total', help: 'batch writes that failed and will be retried', registers: [registry] }),
+    stored: new Counter({
+      name: 'provider_ticks_stored_total',
+      help: 'ticks inserted into the store',
+      registers: [registry],
+    }),
+    duplicates: new Counter({
+      name: 'provider_ticks_duplicate_total',
+      help: 'deliveries already stored (redelivered or republished)',
+      registers: [registry],
+    }),
+    deadLettered: new Counter({
+      name: 'provider_ticks_dead_lettered_total',
+      help: 'messages that can never be stored',
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'provider_store_errors_total',
+      help: 'batch writes that failed and will be retried',
+      registers: [registry],
+    }),
     batchSeconds: new Histogram({
       name: 'provider_store_batch_seconds',
       help: 'time to write and commit one batch',

@@ -19,8 +19,11 @@ export interface ProviderHarnessOptions {
   amqpUrl?: string;
   worker?: boolean;
   ws?: Partial<ProviderAppOptions['ws']>;
+  session?: Partial<ProviderAppOptions['session']>;
   workerOptions?: Partial<ProviderAppOptions['worker']>;
   livePollIntervalMs?: number;
+  /** Provisional pushes; off unless a test asks, so the other tests see the stored stream alone. */
+  provisional?: ProviderAppOptions['provisional'];
   store?: PriceStore;
   /** Defaults to a RabbitMQ connection to `amqpUrl`. */
   bus?: MessageBus;
@@ -45,30 +48,57 @@ export async function connectBus(url = TEST_AMQP_URL): Promise<RabbitBus> {
 /** A listening provider on 127.0.0.1:<free port> with real RabbitMQ and PostgreSQL. */
 export async function startProvider(opts: ProviderHarnessOptions): Promise<ProviderHarness> {
   const bus = opts.bus ?? (await connectBus(opts.amqpUrl));
-  const store = opts.store ?? (await openPostgresPriceStore({ url: opts.databaseUrl, schema: opts.schema, readPoolSize: 2 }));
+  const store =
+    opts.store ?? (await openPostgresPriceStore({ url: opts.databaseUrl, schema: opts.schema, readPoolSize: 2 }));
   const metrics = new Registry();
+  const instance = randomUUID();
   const app = buildProviderApp({
     repository: store.repository,
+    history: store.history,
     ...(opts.worker === false ? {} : { writer: store.writer }),
     bus,
-    topology: { ...opts.topology, liveQueue: opts.topology.liveQueue(randomUUID()) },
-    worker: { prefetch: 1000, batchSize: 500, batchWaitMs: 10, minBackoffMs: 50, maxBackoffMs: 500, ...opts.workerOptions },
-    session: { secret: TEST_SECRET, ttlSeconds: 3600 },
+    topology: {
+      store: {
+        exchange: opts.topology.pricesExchange,
+        queue: opts.topology.storeQueue,
+        queueType: opts.topology.storeQueueType,
+        deliveryLimit: opts.topology.storeDeliveryLimit,
+      },
+      liveExchange: opts.topology.liveExchange,
+      liveQueue: opts.topology.liveQueue(instance),
+      provisionalQueue: `${opts.topology.pricesExchange}.provisional.${instance}`,
+    },
+    worker: {
+      prefetch: 1000,
+      batchSize: 500,
+      batchWaitMs: 10,
+      minBackoffMs: 50,
+      maxBackoffMs: 500,
+      ...opts.workerOptions,
+    },
+    session: { secret: TEST_SECRET, ttlSeconds: 3600, ...opts.session },
     ws: {
       requireToken: false,
       allowedOrigins: [],
       maxSymbols: 50,
+      maxAlerts: 50,
       maxMessageBytes: 4096,
       maxPayload: 65_536,
       maxErrors: 5,
+      maxQueuedMessages: 64,
+      subscribeBurst: 20,
+      subscribePerSecond: 5,
+      maxConcurrentReads: 1,
       pingIntervalMs: 30_000,
       sendBufferBytes: 262_144,
       slowClientTimeoutMs: 10_000,
       resumeMaxTicks: 10_000,
       staleAfterMs: 120_000,
+      maxConnectionsPerSession: 4,
       ...opts.ws,
     },
     livePollIntervalMs: opts.livePollIntervalMs ?? 1000,
+    ...(opts.provisional ? { provisional: opts.provisional } : {}),
     logger: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
     metricsRegistry: metrics,
   });
@@ -98,12 +128,15 @@ export interface PriceEntry {
   price: number;
   timestamp: string;
   source?: string;
+  provisional?: boolean;
 }
 
 /** A `ws` client that records every message and lets a test wait for the ones it expects. */
 export class TestClient {
   readonly messages: ServerMessage[] = [];
   readonly raw: string[] = [];
+  /** When each message arrived (epoch ms), by index in `messages`. */
+  readonly arrivedAt: number[] = [];
   closeCode: number | undefined;
   private readonly opened: Promise<void>;
 
@@ -116,6 +149,7 @@ export class TestClient {
       const text = data.toString();
       this.raw.push(text);
       this.messages.push(JSON.parse(text) as ServerMessage);
+      this.arrivedAt.push(Date.now());
     });
     this.socket.on('close', (code) => (this.closeCode = code));
     this.socket.on('error', () => {});
@@ -145,11 +179,19 @@ export class TestClient {
     return this.messages
       .filter((m) => m.type === 'price_update' && !m.snapshot)
       .flatMap((m) =>
-        Object.entries(m.data as Record<string, PriceEntry>).map(([symbol, entry]) => ({ symbol, cursor: m.cursor as string, entry })),
+        Object.entries(m.data as Record<string, PriceEntry>).map(([symbol, entry]) => ({
+          symbol,
+          cursor: m.cursor as string,
+          entry,
+        })),
       );
   }
 
-  async waitForMessage(predicate: (m: ServerMessage) => boolean, timeoutMs = 10_000, what = 'message'): Promise<ServerMessage> {
+  async waitForMessage(
+    predicate: (m: ServerMessage) => boolean,
+    timeoutMs = 10_000,
+    what = 'message',
+  ): Promise<ServerMessage> {
     return waitFor(() => this.messages.find(predicate), timeoutMs, what);
   }
 

@@ -11,7 +11,11 @@ export interface TestTick {
 const BASE = Date.parse('2024-09-14T12:00:00.000Z');
 
 /** `count` ticks of `symbol`, one second apart from `startIndex`. */
-export function makeTicks(symbol: string, count: number, opts: { startIndex?: number; source?: string; base?: number } = {}): TestTick[] {
+export function makeTicks(
+  symbol: string,
+  count: number,
+  opts: { startIndex?: number; source?: string; base?: number } = {},
+): TestTick[] {
   const start = opts.startIndex ?? 0;
   return Array.from({ length: count }, (_, i) => ({
     symbol,
@@ -28,12 +32,19 @@ export function tickMessage(exchange: string, t: TestTick | Record<string, unkno
     exchange,
     routingKey: String(tick.symbol ?? 'BAD'),
     body: Buffer.from(JSON.stringify(t)),
-    options: { messageId: `${tick.source}:${tick.symbol}:${tick.timestamp}`, headers: { 'x-published-at': Date.now() } },
+    options: {
+      messageId: `${tick.source}:${tick.symbol}:${tick.timestamp}`,
+      headers: { 'x-published-at': Date.now() },
+    },
   };
 }
 
-/** Publishes ticks onto the prices exchange as ingestion does (wire.md), in chunks, with confirms. */
-export async function publishTicks(bus: MessageBus, exchange: string, ticks: (TestTick | Record<string, unknown>)[]): Promise<void> {
+/** Publishes ticks onto the prices exchange as ingestion does (lib's prices contract), in chunks, with confirms. */
+export async function publishTicks(
+  bus: MessageBus,
+  exchange: string,
+  ticks: (TestTick | Record<string, unknown>)[],
+): Promise<void> {
   for (let i = 0; i < ticks.length; i += 500) {
     await bus.publishBatch(ticks.slice(i, i + 500).map((t) => tickMessage(exchange, t)));
   }
