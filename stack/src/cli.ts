@@ -22,7 +22,14 @@ async function main(): Promise<number> {
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
       process.stderr.write(`watching ${symbols.join(' ')} via ${gatewayUrl} (Ctrl-C to stop)\n`);
-      return watchCommand({ gatewayUrl, symbols, out: process.stdout, err: process.stderr, color: process.stdout.isTTY === true, signal: stop.signal });
+      return watchCommand({
+        gatewayUrl,
+        symbols,
+        out: process.stdout,
+        err: process.stderr,
+        color: process.stdout.isTTY === true,
+        signal: stop.signal,
+      });
     }
     case 'services':
       return servicesCommand(registryUrl, process.stdout);

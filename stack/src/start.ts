@@ -75,5 +75,13 @@ try {
   fail(`cannot start: ${(err as Error).message}`);
 }
 process.stdout.write(
-  banner({ gatewayUrl: stack.gatewayUrl, registryUrl: stack.registryUrl, backing: stack.backing, providers: stack.providers.length, startedInMs: performance.now() }),
+  banner({
+    gatewayUrl: stack.gatewayUrl,
+    registryUrl: stack.registryUrl,
+    madeRegistryToken: config.REGISTRY_TOKEN ? undefined : stack.registryToken,
+    ingest: stack.ingest,
+    backing: stack.backing,
+    providers: stack.providers.length,
+    startedInMs: performance.now(),
+  }),
 );

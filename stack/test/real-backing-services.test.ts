@@ -46,7 +46,11 @@ describe('node stack/dist/start.js --real against the local PostgreSQL, RabbitMQ
       },
       ['--real'],
     );
-    await waitFor(() => (stack.output().includes('Ctrl-C to stop') ? true : undefined), 60_000, `the banner; output so far:\n${stack.output()}`);
+    await waitFor(
+      () => (stack.output().includes('Ctrl-C to stop') ? true : undefined),
+      60_000,
+      `the banner; output so far:\n${stack.output()}`,
+    );
     await redis.connect();
   }, 65_000);
 
@@ -73,41 +77,58 @@ describe('node stack/dist/start.js --real against the local PostgreSQL, RabbitMQ
   });
 
   it('when the simulated market runs, then its ticks are rows in the PostgreSQL schema of this run', async () => {
-    const count = await waitFor(async () => {
-      const [row] = await sql.unsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM "${schema}".ticks WHERE symbol = 'AAPL'`);
-      return row && row.n >= 2 ? row.n : undefined;
-    }, 20_000, 'AAPL rows in PostgreSQL');
+    const count = await waitFor(
+      async () => {
+        const [row] = await sql.unsafe<{ n: number }[]>(
+          `SELECT count(*)::int AS n FROM "${schema}".ticks WHERE symbol = 'AAPL'`,
+        );
+        return row && row.n >= 2 ? row.n : undefined;
+      },
+      20_000,
+      'AAPL rows in PostgreSQL',
+    );
     expect(count).toBeGreaterThanOrEqual(2);
   });
 
-  it('when prices are read through the gateway, then the response cache and the rate-limit counters are Redis keys', async () => {
-    const res = await request(`${gateway}/symbols`);
-    expect(res.statusCode).toBe(200);
-    await res.body.dump();
-    const cached = await waitFor(async () => {
-      const keys = await redis.keys(`${names.cachePrefix}*`);
-      return keys.length > 0 ? keys : undefined;
-    }, 10_000, 'a cache key in Redis');
-    expect(cached.some((k) => k.includes('/symbols'))).toBe(true);
-    expect((await redis.keys(`${names.rateLimitPrefix}*`)).length).toBeGreaterThan(0);
-    const again = await request(`${gateway}/symbols`);
-    expect(again.headers['x-cache']).toBe('HIT');
-    await again.body.dump();
-  });
+  it(
+    'when prices are read through the gateway, then the response cache and the rate-limit counters are Redis ' + 'keys',
+    async () => {
+      const res = await request(`${gateway}/symbols`);
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+      const cached = await waitFor(
+        async () => {
+          const keys = await redis.keys(`${names.cachePrefix}*`);
+          return keys.length > 0 ? keys : undefined;
+        },
+        10_000,
+        'a cache key in Redis',
+      );
+      expect(cached.some((k) => k.includes('/symbols'))).toBe(true);
+      expect((await redis.keys(`${names.rateLimitPrefix}*`)).length).toBeGreaterThan(0);
+      const again = await request(`${gateway}/symbols`);
+      expect(again.headers['x-cache']).toBe('HIT');
+      await again.body.dump();
+    },
+  );
 
-  it('when the providers run, then the store queue and its dead-letter queue exist in RabbitMQ with both providers consuming', async () => {
-    const conn = await amqp.connect(AMQP_URL);
-    try {
-      const ch = await conn.createChannel();
-      const store = await ch.checkQueue(names.store);
-      expect(store.consumerCount).toBe(2);
-      await ch.checkQueue(`${names.store}.dlq`);
-      await ch.checkExchange(names.prices);
-      await ch.checkExchange(names.live);
-    } finally {
-      await conn.close();
-    }
-  });
+  it(
+    'when the providers run, then the store queue and its dead-letter queue exist in RabbitMQ with both ' +
+      'providers consuming',
+    async () => {
+      const conn = await amqp.connect(AMQP_URL);
+      try {
+        const ch = await conn.createChannel();
+        const store = await ch.checkQueue(names.store);
+        expect(store.consumerCount).toBe(2);
+        await ch.checkQueue(`${names.store}.dlq`);
+        await ch.checkExchange(names.prices);
+        await ch.checkExchange(names.live);
+      } finally {
+        await conn.close();
+      }
+    },
+  );
 
   it('when it gets SIGINT, then it exits 0', async () => {
     stack.child.kill('SIGINT');

@@ -21,7 +21,10 @@ export async function servicesCommand(registryUrl: string, out: NodeJS.WritableS
     out.write(`registry ${registryUrl}\n`);
     for (const s of services.sort((a, b) => a.service_name.localeCompare(b.service_name))) {
       const res = await request(`${registryUrl}/services/${encodeURIComponent(s.service_name)}`);
-      const instances = res.statusCode === 200 ? ((await res.body.json()) as { instances: Instance[] }).instances : (await res.body.dump(), []);
+      const instances =
+        res.statusCode === 200
+          ? ((await res.body.json()) as { instances: Instance[] }).instances
+          : (await res.body.dump(), []);
       out.write(`\n${s.service_name}  (${instances.length} instance${instances.length === 1 ? '' : 's'})\n`);
       for (const i of instances) {
         const address = `${i.protocol === 'gRPC' ? 'grpc' : i.protocol}://${i.ip_address}:${i.port_number}`;

@@ -42,9 +42,11 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer)).catch((err: unknown) => {
-    throw new Error(`${what}: ${(err as Error).message}`);
-  });
+  return Promise.race([work, timeout])
+    .finally(() => clearTimeout(timer))
+    .catch((err: unknown) => {
+      throw new Error(`${what}: ${(err as Error).message}`);
+    });
 }
 
 async function probePostgres(url: string, timeoutMs: number): Promise<void> {
@@ -66,10 +68,19 @@ async function probeRabbit(url: string, timeoutMs: number): Promise<void> {
 }
 
 async function probeRedis(url: string, timeoutMs: number): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => undefined);
   try {
-    await withTimeout(redis.connect().then(() => redis.ping()), timeoutMs, 'PING');
+    await withTimeout(
+      redis.connect().then(() => redis.ping()),
+      timeoutMs,
+      'PING',
+    );
   } finally {
     redis.disconnect();
   }

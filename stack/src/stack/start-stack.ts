@@ -1,30 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { createBus, loadConfig, loggerOptions, RegistryClient, runService, type RunningService } from '@lizards/lib';
-import { buildGatewayApp } from '@lizards/gateway';
-import { GatewayConfig } from '@lizards/gateway/dist/config.js';
-import { dashboardPlugin } from '@lizards/gateway/dist/dashboard/dashboard-plugin.js';
-import { createRedisConnection } from '@lizards/gateway/dist/redis/redis-connection.js';
+import { createBus, loadConfig, loggerOptions } from '@lizards/lib';
+import { GatewayConfig, startGateway } from '@lizards/gateway';
 import { createRawStore, IngestionConfig, startIngestionService, type IngestionService } from '@lizards/ingestion';
-import { ProviderConfig } from '@lizards/provider/dist/config.js';
-import { openPostgresPriceStore } from '@lizards/provider/dist/store/postgres-price-store.js';
-import type { PriceStore } from '@lizards/provider/dist/store/price-repository.js';
-import { buildRegistryApp } from '@lizards/registry';
-import { RegistryConfig } from '@lizards/registry/dist/config.js';
+import {
+  openPriceStore,
+  ProviderConfig,
+  startProvider,
+  type PriceStore,
+  type ProviderService,
+} from '@lizards/provider';
+import { RegistryConfig, startRegistry } from '@lizards/registry';
 import { StackConfig } from '../config/stack-config.js';
 import { backingServices, type BackingService } from './backing-services.js';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
-import { startProviderInstance, type ProviderInstance } from './provider-instance.js';
 
 type Env = Record<string, string | undefined>;
 
 export interface RunningStack {
   config: StackConfig;
   registryUrl: string;
+  /** The registry's write token, held by every part: REGISTRY_TOKEN, or made for this run when unset. */
+  registryToken: string;
   gatewayUrl: string;
   backing: BackingService[];
-  providers: ProviderInstance[];
+  providers: ProviderService[];
   ingestion: IngestionService;
+  /** Where ProcessData is served and its token; `generated` = made by this run (INGEST_TOKEN was unset). */
+  ingest: { address: string; token: string; generated: boolean };
   gateway: FastifyInstance;
   /** Stops every part, the gateway first and the registry last, then the shared store. */
   shutdown(): Promise<void>;
@@ -47,7 +49,9 @@ class StopList {
   async stopAll(): Promise<Error[]> {
     const errors: Error[] = [];
     for (const step of this.steps.splice(0).sort((a, b) => a.order - b.order)) {
-      await step.stop().catch((err: unknown) => errors.push(new Error(`${step.name}: ${(err as Error).message}`, { cause: err })));
+      await step
+        .stop()
+        .catch((err: unknown) => errors.push(new Error(`${step.name}: ${(err as Error).message}`, { cause: err })));
     }
     return errors;
   }
@@ -61,92 +65,71 @@ class StopList {
 export async function startStack(env: Env = process.env): Promise<RunningStack> {
   const config = loadConfig(StackConfig, env);
   const backing = backingServices(config);
-  const base = { HOST: config.HOST, LOG_LEVEL: config.LOG_LEVEL, ADVERTISE_HOST: undefined };
+  // Writes to the registry always need a token, even on loopback: the registry takes it from REGISTRY_TOKEN, every part
+  // registers with it.
+  const registryToken = config.REGISTRY_TOKEN ?? randomBytes(24).toString('base64url');
+  // ADMIN_PORT too: every part gets its own admin listener on a free port (the registry's SD lists them).
+  const base = {
+    HOST: config.HOST,
+    LOG_LEVEL: config.LOG_LEVEL,
+    ADVERTISE_HOST: undefined,
+    ADMIN_PORT: undefined,
+    REGISTRY_TOKEN: registryToken,
+  };
   const stops = new StopList();
   try {
     const registryConfig = loadConfig(RegistryConfig, { ...env, ...base, PORT: String(config.REGISTRY_PORT) });
-    const serviceEnv: Env = { ...env, ...base, PORT: '0' };
-    const providerConfig = loadConfig(ProviderConfig, serviceEnv);
-    const ingestionConfig = loadConfig(IngestionConfig, serviceEnv);
-    const gatewayConfig = loadConfig(GatewayConfig, { ...serviceEnv, PORT: String(config.GATEWAY_PORT), GATEWAY_PORT: undefined });
     const sessionSecret = config.SESSION_SECRET ?? randomBytes(32).toString('base64url');
+    const serviceEnv: Env = { ...env, ...base, PORT: '0' };
+    const providerConfig = loadConfig(ProviderConfig, { ...serviceEnv, SESSION_SECRET: sessionSecret });
+    const ingestionConfig = loadConfig(IngestionConfig, serviceEnv);
+    const gatewayConfig = loadConfig(GatewayConfig, {
+      ...serviceEnv,
+      PORT: String(config.GATEWAY_PORT),
+      GATEWAY_PORT: undefined,
+    });
+    const ingestToken = ingestionConfig.INGEST_TOKEN ?? randomBytes(24).toString('base64url');
+    const logger = (service: string) => loggerOptions({ level: config.LOG_LEVEL, service });
 
-    const openStore = (): Promise<PriceStore> =>
-      providerConfig.DATABASE_URL
-        ? openPostgresPriceStore({
-            url: providerConfig.DATABASE_URL,
-            ...(providerConfig.DATABASE_READ_URL ? { readUrl: providerConfig.DATABASE_READ_URL } : {}),
-            schema: providerConfig.DATABASE_SCHEMA,
-            readPoolSize: providerConfig.DATABASE_POOL_SIZE,
-          })
-        : startEmbeddedPostgres(providerConfig.PGLITE_DATA_DIR ? { dataDir: providerConfig.PGLITE_DATA_DIR } : {}).then(async (pg) => {
-            try {
-              return await openPostgresPriceStore({ url: pg.url, schema: providerConfig.DATABASE_SCHEMA, kind: 'pglite', singleConnection: true, onClose: pg.stop });
-            } catch (err) {
-              await pg.stop();
-              throw err;
-            }
-          });
     // PGlite has a single backend: the instances share one store. A real PostgreSQL gets a pool per instance.
     // Starting PGlite (WebAssembly, initdb) is the slowest step: it runs on its own thread while the rest comes up.
-    const sharedStore = providerConfig.DATABASE_URL ? undefined : openStore();
-    sharedStore?.then((store) => stops.add('store', 'embedded price store', () => store.close()), () => undefined);
+    const sharedStore: Promise<PriceStore> | undefined = providerConfig.DATABASE_URL
+      ? undefined
+      : openPriceStore(providerConfig);
+    sharedStore?.then(
+      (store) => stops.add('store', 'embedded price store', () => store.close()),
+      () => undefined,
+    );
 
-    const registryApp = buildRegistryApp({
-      leaseTtlMs: registryConfig.LEASE_TTL_MS,
-      evictionIntervalMs: registryConfig.EVICTION_INTERVAL_MS,
-      token: registryConfig.REGISTRY_TOKEN,
-      bodyLimit: registryConfig.REGISTRY_BODY_LIMIT,
-      logger: loggerOptions({ level: config.LOG_LEVEL, service: 'registry' }),
-    });
-    const registry = await runService({ app: registryApp, config: registryConfig, handleSignals: false });
+    const registry = await startRegistry({ config: registryConfig, logger: logger('registry') });
     stops.add('registry', 'registry', () => registry.shutdown());
-    const withRegistry = <T extends object>(c: T): T => ({ ...c, REGISTRY_URL: registry.url });
+    const withRegistry = <T extends object>(c: T): T => ({ ...c, REGISTRY_URL: registry.running.url });
 
-    const startGateway = async () => {
-      const registryClient = new RegistryClient({ url: registry.url, token: gatewayConfig.REGISTRY_TOKEN });
-      let app: FastifyInstance | undefined;
-      const redis = gatewayConfig.REDIS_URL ? createRedisConnection(gatewayConfig.REDIS_URL, () => app!.log) : undefined;
-      app = buildGatewayApp({
-        config: withRegistry(gatewayConfig),
-        registry: registryClient,
-        redis,
-        logger: loggerOptions({ level: config.LOG_LEVEL, service: 'gateway' }),
-        site: dashboardPlugin,
-      });
-      app.addHook('onClose', async () => {
-        redis?.disconnect();
-        void registryClient.close().catch(() => undefined);
-      });
-      const running = await runService({ app, config: withRegistry(gatewayConfig), serviceId: 'gateway', handleSignals: false });
-      stops.add('gateway', 'gateway', () => running.shutdown());
-      return { app, running };
+    const startEntry = async () => {
+      const gateway = await startGateway({ config: withRegistry(gatewayConfig), logger: logger('gateway') });
+      stops.add('gateway', 'gateway', () => gateway.shutdown());
+      return gateway;
     };
 
-    const startProviders = async () => {
+    const startPipeline = async () => {
       const shared = await sharedStore;
-      const providers: ProviderInstance[] = [];
+      const providers: ProviderService[] = [];
       for (let i = 1; i <= config.PROVIDER_INSTANCES; i++) {
-        const store = shared ?? (await openStore());
-        const provider = await startProviderInstance({
+        const provider = await startProvider({
           config: withRegistry(providerConfig),
-          store,
-          ownsStore: !shared,
-          sessionSecret,
+          ...(shared ? { sharedStore: shared, maintainsStore: i === 1 } : {}),
           name: `provider-${i}`,
-        }).catch(async (err: unknown) => {
-          if (!shared) await store.close();
-          throw err;
+          logger: logger('provider'),
         });
         providers.push(provider);
-        stops.add('provider', provider.name, () => provider.running.shutdown());
+        stops.add('provider', `provider-${i}`, () => provider.shutdown());
       }
       // After the providers, so that the store queue is bound before the first tick is published.
       const ingestion = await startIngestionService({
-        config: withRegistry(ingestionConfig),
+        config: withRegistry({ ...ingestionConfig, INGEST_TOKEN: ingestToken }),
         bus: (log) => createBus(ingestionConfig.AMQP_URL, log),
         rawStore: (log) => createRawStore(ingestionConfig, log),
-        logger: loggerOptions({ level: config.LOG_LEVEL, service: 'ingestion' }),
+        logger: logger('ingestion'),
         handleSignals: false,
       });
       stops.add('ingestion', 'ingestion', () => ingestion.shutdown());
@@ -154,7 +137,7 @@ export async function startStack(env: Env = process.env): Promise<RunningStack> 
     };
 
     // The gateway (and the dashboard) need not wait for the database.
-    const [gatewayResult, pipelineResult] = await Promise.allSettled([startGateway(), startProviders()]);
+    const [gatewayResult, pipelineResult] = await Promise.allSettled([startEntry(), startPipeline()]);
     if (gatewayResult.status === 'rejected') throw gatewayResult.reason;
     if (pipelineResult.status === 'rejected') throw pipelineResult.reason;
     const gateway = gatewayResult.value;
@@ -163,11 +146,17 @@ export async function startStack(env: Env = process.env): Promise<RunningStack> 
     let stopping: Promise<void> | undefined;
     return {
       config,
-      registryUrl: registry.url,
+      registryUrl: registry.running.url,
+      registryToken,
       gatewayUrl: gateway.running.url,
       backing,
       providers,
       ingestion,
+      ingest: {
+        address: `${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${ingestion.app.ingestion.grpcPort}`,
+        token: ingestToken,
+        generated: !ingestionConfig.INGEST_TOKEN,
+      },
       gateway: gateway.app,
       shutdown: () =>
         (stopping ??= stops.stopAll().then((errors) => {
