@@ -2,15 +2,15 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { Fuzzer } from './support/fuzz.js';
+import { Fuzzer } from '../src/fuzz.js';
 import { expectAcceptedStoredAndSeen } from './support/data-check.js';
-import type { ServiceProcess } from './support/service-process.js';
-import { SYMBOLS, Stack } from './support/stack.js';
+import type { ServiceProcess } from '../src/service-process.js';
+import { SYMBOLS, Stack } from '../src/stack.js';
 import { waitFor } from '@lizards/testkit';
 
 const SEED = 20261125;
 const MEMORY_BOUND = 200 * 1024 * 1024;
-const SERVER_TYPES = new Set(['error', 'subscribed', 'unsubscribed', 'price_update', 'stale', 'reconnect']);
+const SERVER_TYPES = new Set(['error', 'subscribed', 'unsubscribed', 'price_update', 'stored', 'stale', 'reconnect']);
 
 interface Target {
   base: () => string;
@@ -23,7 +23,8 @@ interface Target {
 const registration = { name: 'fuzz', ip_address: '127.0.0.1', port_number: '1', protocol: 'HTTP' };
 /** A fuzzed path segment or query value: every UTF-8 byte percent-encoded, sometimes a malformed escape. */
 const enc = (f: Fuzzer) =>
-  [...Buffer.from(f.string(12), 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('') + f.pick(['', '', '', '%', '%zz', '%c3']);
+  [...Buffer.from(f.string(12), 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('') +
+  f.pick(['', '', '', '%', '%zz', '%c3']);
 
 // Scenario 7: abuse of every entry point of the real processes; only 4xx, error messages and policy closes.
 describe('abuse: fuzzed input and floods', () => {
@@ -49,15 +50,48 @@ describe('abuse: fuzzed input and floods', () => {
       { base, method: 'GET', path: (z) => `/sources?${enc(z)}=${enc(z)}`, template: {} },
       { base, method: 'GET', path: (z) => `/symbols?x=${enc(z)}`, template: {} },
       { base, method: 'GET', path: (z) => `/prices/${enc(z)}`, template: {} },
-      { base, method: 'GET', path: (z) => `/prices/${z.pick(['AAPL', enc(z)])}/history?from=${enc(z)}&to=${enc(z)}&limit=${enc(z)}`, template: {} },
-      { base, method: 'GET', path: (z) => `/prices/${z.pick(['AAPL', enc(z)])}/candles?interval=${enc(z)}&from=${enc(z)}`, template: {} },
+      {
+        base,
+        method: 'GET',
+        path: (z) => `/prices/${z.pick(['AAPL', enc(z)])}/history?from=${enc(z)}&to=${enc(z)}&limit=${enc(z)}`,
+        template: {},
+      },
+      {
+        base,
+        method: 'GET',
+        path: (z) => `/prices/${z.pick(['AAPL', enc(z)])}/candles?interval=${enc(z)}&from=${enc(z)}`,
+        template: {},
+      },
       { base, method: 'POST', path: () => '/prices/AAPL', template: { price: 1 } },
     ];
     const targets: Target[] = [
-      { base: () => stack.registry.url, method: 'POST', path: (z) => `/services/${z.pick(['fuzz', enc(z)])}`, template: registration, auth: true },
-      { base: () => stack.registry.url, method: 'PUT', path: (z) => `/services/fuzz/${enc(z)}/heartbeat`, template: {}, auth: true },
-      { base: () => stack.registry.url, method: 'DELETE', path: (z) => `/services/fuzz/${enc(z)}`, template: {}, auth: true },
-      { base: () => stack.registry.url, method: 'GET', path: (z) => `/services/${enc(z)}?index=${enc(z)}&wait=${enc(z)}`, template: {} },
+      {
+        base: () => stack.registry.url,
+        method: 'POST',
+        path: (z) => `/services/${z.pick(['fuzz', enc(z)])}`,
+        template: registration,
+        auth: true,
+      },
+      {
+        base: () => stack.registry.url,
+        method: 'PUT',
+        path: (z) => `/services/fuzz/${enc(z)}/heartbeat`,
+        template: {},
+        auth: true,
+      },
+      {
+        base: () => stack.registry.url,
+        method: 'DELETE',
+        path: (z) => `/services/fuzz/${enc(z)}`,
+        template: {},
+        auth: true,
+      },
+      {
+        base: () => stack.registry.url,
+        method: 'GET',
+        path: (z) => `/services/${enc(z)}?index=${enc(z)}&wait=${enc(z)}`,
+        template: {},
+      },
       ...publicRoutes(gw),
       ...publicRoutes(pv),
       { base: () => stack.ingestion.url, method: 'GET', path: (z) => `/sources?${enc(z)}`, template: {} },
@@ -69,7 +103,13 @@ describe('abuse: fuzzed input and floods', () => {
       for (let i = 0; i < 12; i++) {
         const path = t.path(f);
         const body = t.method === 'GET' ? undefined : f.body(t.template);
-        const contentType = f.pick(['application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', undefined]);
+        const contentType = f.pick([
+          'application/json',
+          'application/json',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          undefined,
+        ]);
         const res = await request(`${t.base()}${path}`, {
           method: t.method,
           body,
@@ -84,14 +124,19 @@ describe('abuse: fuzzed input and floods', () => {
           continue;
         }
         await res.body.dump();
-        if (res.statusCode >= 500) serverErrors.push(`${t.method} ${t.base()}${path} (${contentType}, ${body?.length ?? 0} bytes: ${body?.slice(0, 80)}) -> ${res.statusCode}`);
+        if (res.statusCode >= 500)
+          serverErrors.push(
+            `${t.method} ${t.base()}${path} ` +
+              `(${contentType}, ${body?.length ?? 0} bytes: ${body?.slice(0, 80)}) -> ${res.statusCode}`,
+          );
       }
     }
     expect(serverErrors).toEqual([]);
     expect(stack.all.every((p) => p.alive)).toBe(true);
   }, 120_000);
 
-  it('when every WebSocket message type is fuzzed, then the server only answers error messages and closes with 1008 (or 1009 for an oversized frame)', async () => {
+  it('when every WebSocket message type is fuzzed, then the server only answers error messages and closes with ' +
+    '1008 (or 1009 for an oversized frame)', async () => {
     const f = new Fuzzer(SEED + 1);
     const templates = [
       { type: 'subscribe', symbols: ['AAPL'], since: '1' },
@@ -113,7 +158,8 @@ describe('abuse: fuzzed input and floods', () => {
         socket.on('message', (raw: Buffer, binary: boolean) => {
           try {
             const msg = JSON.parse(raw.toString()) as { type?: string };
-            if (binary || !SERVER_TYPES.has(msg.type ?? '')) problems.push(`${target.via}: unexpected message ${raw.toString().slice(0, 100)}`);
+            if (binary || !SERVER_TYPES.has(msg.type ?? ''))
+              problems.push(`${target.via}: unexpected message ${raw.toString().slice(0, 100)}`);
           } catch {
             problems.push(`${target.via}: non-JSON message ${raw.toString().slice(0, 100)}`);
           }
@@ -136,18 +182,28 @@ describe('abuse: fuzzed input and floods', () => {
     expect(stack.all.every((p) => p.alive)).toBe(true);
   }, 120_000);
 
-  it('when ProcessData gets malformed content or bytes, then every call ends with INVALID_ARGUMENT or RESOURCE_EXHAUSTED and nothing is stored', async () => {
+  it('when ProcessData gets malformed content or bytes, then every call ends with INVALID_ARGUMENT or ' +
+    'RESOURCE_EXHAUSTED and nothing is stored', async () => {
     const f = new Fuzzer(SEED + 2);
     const tick = { symbol: 'AAPL', price: 1.5, timestamp: new Date().toISOString(), source: 'grpc', volume: 1 };
     const outcomes: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const content = i % 5 === 0 ? `symbol,price,timestamp\n${f.string(40)},${f.string(5)},${f.string(10)}` : f.body(tick);
+      const content =
+        i % 5 === 0 ? `symbol,price,timestamp\n${f.string(40)},${f.string(5)},${f.string(10)}` : f.body(tick);
       try {
         const res = await stack.feeder.call(content, 10_000);
-        outcomes.push(res.status === 'INVALID_ARGUMENT' && res.accepted === 0 ? 'ok' : `reply ${res.status} accepted ${res.accepted}: ${content.slice(0, 80)}`);
+        outcomes.push(
+          res.status === 'INVALID_ARGUMENT' && res.accepted === 0
+            ? 'ok'
+            : `reply ${res.status} accepted ${res.accepted}: ${content.slice(0, 80)}`,
+        );
       } catch (err) {
         const code = (err as grpc.ServiceError).code;
-        outcomes.push(code === grpc.status.INVALID_ARGUMENT || code === grpc.status.RESOURCE_EXHAUSTED ? 'ok' : `code ${code} (${(err as Error).message}): ${content.slice(0, 80)}`);
+        outcomes.push(
+          code === grpc.status.INVALID_ARGUMENT || code === grpc.status.RESOURCE_EXHAUSTED
+            ? 'ok'
+            : `code ${code} (${(err as Error).message}): ${content.slice(0, 80)}`,
+        );
       }
     }
     // Bytes that are not a RawData message at all.
@@ -155,25 +211,37 @@ describe('abuse: fuzzed input and floods', () => {
     for (let i = 0; i < 5; i++) {
       const bytes = Buffer.from(Array.from({ length: 1 + f.int(64) }, () => f.int(256)));
       const code = await new Promise<number>((resolve) =>
-        raw.makeUnaryRequest('/dataprocessor.DataProcessor/ProcessData', (b: Buffer) => b, (b: Buffer) => b, bytes, (err) => resolve(err?.code ?? 0)),
+        raw.makeUnaryRequest(
+          '/dataprocessor.DataProcessor/ProcessData',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          bytes,
+          stack.feeder.authMetadata(),
+          (err) => resolve(err?.code ?? 0),
+        ),
       );
-      outcomes.push([grpc.status.INVALID_ARGUMENT, grpc.status.INTERNAL].includes(code) ? 'ok' : `raw bytes -> code ${code}`);
+      outcomes.push(
+        [grpc.status.INVALID_ARGUMENT, grpc.status.INTERNAL].includes(code) ? 'ok' : `raw bytes -> code ${code}`,
+      );
     }
     raw.close();
     expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
     expect(await stack.storedTicks()).toHaveLength(stack.feeder.accepted.size);
   }, 120_000);
 
-  it('when connections and subscriptions flood the gateway, then surplus is refused with 4xx or error messages, nothing crashes, and memory stays bounded', async () => {
+  it('when connections and subscriptions flood the gateway, then surplus is refused with 4xx or error messages, ' +
+    'nothing crashes, and memory stays bounded', async () => {
     const f = new Fuzzer(SEED + 3);
     const unauthorized = await Promise.all(
-      Array.from({ length: 150 }, () =>
-        new Promise<number>((resolve) => {
-          const ws = new WebSocket(`${stack.gateway.url.replace('http', 'ws')}/ws?token=${enc(f)}`);
-          ws.on('unexpected-response', (_req, res) => (resolve(res.statusCode ?? 0), ws.terminate()));
-          ws.on('open', () => (resolve(101), ws.terminate()));
-          ws.on('error', () => resolve(-1));
-        }),
+      Array.from(
+        { length: 150 },
+        () =>
+          new Promise<number>((resolve) => {
+            const ws = new WebSocket(`${stack.gateway.url.replace('http', 'ws')}/ws?token=${enc(f)}`);
+            ws.on('unexpected-response', (_req, res) => (resolve(res.statusCode ?? 0), ws.terminate()));
+            ws.on('open', () => (resolve(101), ws.terminate()));
+            ws.on('error', () => resolve(-1));
+          }),
       ),
     );
     expect(unauthorized.filter((s) => s < 400 || s >= 500)).toEqual([]);
@@ -181,7 +249,15 @@ describe('abuse: fuzzed input and floods', () => {
     const sockets: WebSocket[] = [];
     const received: string[] = [];
     const sessions = await Promise.all(
-      Array.from({ length: 100 }, async () => ((await (await request(`${stack.gateway.url}/session`, { method: 'POST' })).body.json()) as { websocket_url: string }).websocket_url),
+      Array.from(
+        { length: 100 },
+        async () =>
+          (
+            (await (await request(`${stack.gateway.url}/session`, { method: 'POST' })).body.json()) as {
+              websocket_url: string;
+            }
+          ).websocket_url,
+      ),
     );
     await Promise.all(
       sessions.map(
@@ -198,9 +274,17 @@ describe('abuse: fuzzed input and floods', () => {
     for (const ws of sockets) {
       ws.on('error', () => undefined);
       ws.send(JSON.stringify({ type: 'subscribe', symbols: [...SYMBOLS, ...many] }));
-      for (let i = 0; i < 20; i++) ws.send(JSON.stringify({ type: i % 2 ? 'unsubscribe' : 'subscribe', symbols: SYMBOLS }));
+      for (let i = 0; i < 20; i++)
+        ws.send(JSON.stringify({ type: i % 2 ? 'unsubscribe' : 'subscribe', symbols: SYMBOLS }));
     }
-    await waitFor(() => received.filter((t) => t === 'subscribed' || t === 'unsubscribed' || t === 'error').length >= sockets.length * 21, 60_000, 'the flood to be answered', 100);
+    await waitFor(
+      () =>
+        received.filter((t) => t === 'subscribed' || t === 'unsubscribed' || t === 'error').length >=
+        sockets.length * 21,
+      60_000,
+      'the flood to be answered',
+      100,
+    );
     for (const ws of sockets) ws.terminate();
 
     // Still serving, and ticks still flow end to end.

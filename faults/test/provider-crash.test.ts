@@ -2,7 +2,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { expectAcceptedStoredAndSeen } from './support/data-check.js';
-import { SYMBOLS, Stack } from './support/stack.js';
+import { SYMBOLS, Stack } from '../src/stack.js';
 import { waitFor } from '@lizards/testkit';
 
 // Scenarios 1 and 6: a provider killed with SIGKILL under load (no deregister, unacked deliveries in flight).
@@ -19,7 +19,8 @@ describe('a provider instance killed with SIGKILL under load', () => {
     await stack?.close();
   });
 
-  it('when it dies, then no accepted tick is lost or doubled in PostgreSQL, its WebSocket clients resume through the gateway without a gap, and it is evicted and never routed to again', async () => {
+  it('when it dies, then no accepted tick is lost or doubled in PostgreSQL, its WebSocket clients resume ' +
+    'through the gateway without a gap, and it is evicted and never routed to again', async () => {
     // Clients on both providers (POST /session also takes a round-robin turn: an extra request shifts the rotation).
     for (let i = 0; i < 8; i++) {
       await stack.connectClient();
@@ -33,7 +34,12 @@ describe('a provider instance killed with SIGKILL under load', () => {
     const victim = stack.providers[0]!;
     await victim.kill('SIGKILL');
     const killedAt = Date.now();
-    const evictedAt = waitFor(async () => !(await stack.registered('provider')).includes(victim.address), 15_000, 'the dead provider to be evicted', 50).then(() => Date.now());
+    const evictedAt = waitFor(
+      async () => !(await stack.registered('provider')).includes(victim.address),
+      15_000,
+      'the dead provider to be evicted',
+      50,
+    ).then(() => Date.now());
     await stack.feeder.acceptedAtLeast(900, 'load after the kill', 60_000);
     await stack.feeder.stop();
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { expectAcceptedStoredAndSeen } from './support/data-check.js';
-import { SYMBOLS, Stack } from './support/stack.js';
+import { SYMBOLS, Stack } from '../src/stack.js';
 import { waitFor } from '@lizards/testkit';
 
 const HEARTBEAT_MS = 1000;
@@ -19,9 +19,12 @@ describe('registry restarted', () => {
     await stack?.close();
   });
 
-  it('when the registry comes back empty, then every instance registers again within a heartbeat interval and the gateway routes all along', async () => {
-    const before = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, (await stack.registered(s)).sort()] as const)));
-    expect(before['provider']).toHaveLength(2);
+  it('when the registry comes back empty, then every instance registers again within a heartbeat interval and ' +
+    'the gateway routes all along', async () => {
+    const before = Object.fromEntries(
+      await Promise.all(SERVICES.map(async (s) => [s, (await stack.registered(s)).sort()] as const)),
+    );
+    expect(before.provider).toHaveLength(2);
     const client = await stack.connectClient();
 
     // Requests through the gateway the whole time (distinct queries, so none is served from the cache).

@@ -1,23 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { request } from 'undici';
 import { loadDataProcessor, type DataProcessorClient, type ProcessingResponse } from '@lizards/proto';
 import { PriceClient } from './price-client.js';
-import { ServiceProcess } from './service-process.js';
-import { TcpProxy, deletePricesTopology, freePort, queueDepth as brokerQueueDepth, waitFor } from '@lizards/testkit';
+import { ServiceProcess, servicePorts } from './service-process.js';
+import {
+  TcpProxy,
+  deletePricesTopology,
+  freePort,
+  queueDepth as brokerQueueDepth,
+  stablePort,
+  waitFor,
+} from '@lizards/testkit';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 export const SYMBOLS = ['AAPL', 'MSFT', 'TSLA', 'NVDA', 'AMZN'];
 
 export interface StackOptions {
+  /** Providers started with the stack (default 1); with 0 nothing is seeded and a test starts them itself. */
   providers?: number;
   heartbeatMs?: number;
   leaseTtlMs?: number;
+  /** Gateways started with the stack (default 1). */
+  gateways?: number;
+  /** Ingestion's raw store in a directory of the run, so it survives kill -9 (the soak kills ingestion). */
+  durableRawStore?: boolean;
   /** A private redis-server for the gateway (really stopped by the Redis scenario). */
   privateRedis?: boolean;
+  /** The gateways reach the shared Redis through `redisProxy` (with the run's key prefixes). */
+  proxiedRedis?: boolean;
   logLevel?: string;
   registryEnv?: Record<string, string>;
   providerEnv?: Record<string, string>;
@@ -32,7 +50,11 @@ export class PrivateRedis {
 
   async start(port?: number): Promise<void> {
     this.port = port ?? (await freePort());
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
     this.process = child;
     await waitFor(
       async () => {
@@ -64,18 +86,26 @@ export class PrivateRedis {
 export class Stack {
   readonly run = randomUUID().slice(0, 8);
   readonly schema = `lz_faults_${this.run}`;
-  readonly topology = { prices: `lz.${this.run}.prices`, store: `lz.${this.run}.prices.store`, live: `lz.${this.run}.prices.live` };
+  /** Ingestion's raw store (its outbox) with `durableRawStore`, kept across its restarts and removed at close. */
+  private readonly rawStoreDir: string | undefined;
+  readonly topology = {
+    prices: `lz.${this.run}.prices`,
+    store: `lz.${this.run}.prices.store`,
+    live: `lz.${this.run}.prices.live`,
+  };
   readonly secrets = {
     registryToken: `regtok-${randomUUID()}`,
     sessionSecret: `sessec-${randomUUID()}`,
+    ingestToken: `ingtok-${randomUUID()}`,
   };
   readonly pgProxy = new TcpProxy('127.0.0.1', 5432);
   readonly amqpProxy = new TcpProxy('127.0.0.1', 5672);
   readonly redis = new PrivateRedis();
+  readonly redisProxy = new TcpProxy('127.0.0.1', 6379);
   readonly sql = postgres(PG_URL, { max: 2, onnotice: () => undefined });
   registry!: ServiceProcess;
   ingestion!: ServiceProcess;
-  gateway!: ServiceProcess;
+  readonly gateways: ServiceProcess[] = [];
   grpcPort = 0;
   readonly providers: ServiceProcess[] = [];
   readonly retired: ServiceProcess[] = [];
@@ -85,7 +115,9 @@ export class Stack {
   /** Clients opened with connectClient(), closed with the stack. */
   readonly clients: PriceClient[] = [];
 
-  constructor(readonly opts: StackOptions = {}) {}
+  constructor(readonly opts: StackOptions = {}) {
+    this.rawStoreDir = opts.durableRawStore ? mkdtempSync(join(tmpdir(), `lz-faults-${this.run}-`)) : undefined;
+  }
 
   /** A price client through the gateway, subscribed to every symbol. */
   async connectClient(): Promise<PriceClient> {
@@ -93,6 +125,11 @@ export class Stack {
     this.clients.push(client);
     await client.connect();
     return client;
+  }
+
+  /** The first gateway (the only one unless `gateways` asked for more). */
+  get gateway(): ServiceProcess {
+    return this.gateways[0]!;
   }
 
   get heartbeatMs(): number {
@@ -104,7 +141,7 @@ export class Stack {
   }
 
   get all(): ServiceProcess[] {
-    return [this.registry, this.ingestion, this.gateway, ...this.providers, ...this.retired].filter(Boolean);
+    return [this.registry, this.ingestion, ...this.gateways, ...this.providers, ...this.retired].filter(Boolean);
   }
 
   private common(): Record<string, string> {
@@ -118,7 +155,12 @@ export class Stack {
 
   static async start(opts: StackOptions = {}): Promise<Stack> {
     const stack = new Stack(opts);
-    await stack.boot();
+    try {
+      await stack.boot();
+    } catch (err) {
+      await stack.close();
+      throw err;
+    }
     return stack;
   }
 
@@ -126,25 +168,23 @@ export class Stack {
     await this.pgProxy.start();
     await this.amqpProxy.start();
     if (this.opts.privateRedis) await this.redis.start();
-    await this.startRegistry(await freePort());
-    await Promise.all([this.startIngestion(), ...Array.from({ length: this.opts.providers ?? 1 }, () => this.startProvider())]);
-    const port = await freePort();
-    this.gateway = new ServiceProcess('gateway', 'gateway', port, {
-      ...this.common(),
-      GATEWAY_PORT: String(port),
-      REGISTRY_WATCH_WAIT_MS: '5000',
-      REGISTRY_RETRY_MS: '200',
-      BREAKER_COOL_OFF_MS: '1000',
-      RATE_LIMIT_MAX: '1000000',
-      CACHE_PREFIX: `lz:${this.run}:cache:`,
-      RATE_LIMIT_PREFIX: `lz:${this.run}:rl:`,
-      ...(this.opts.privateRedis ? { REDIS_URL: `redis://127.0.0.1:${this.redis.port}` } : {}),
-      ...this.opts.gatewayEnv,
-    });
-    await this.gateway.until('/health');
-    await this.waitForGatewayInstances(this.providers.length);
+    if (this.opts.proxiedRedis) await this.redisProxy.start();
+    await this.startRegistry(await stablePort());
+    await Promise.all([
+      this.startIngestion(),
+      ...Array.from({ length: this.opts.providers ?? 1 }, () => this.startProvider()),
+    ]);
+    await Promise.all(Array.from({ length: this.opts.gateways ?? 1 }, () => this.startGateway()));
     await this.feeder.connect();
-    // One tick per symbol first: the provider only accepts subscriptions to symbols it has stored.
+    if (this.providers.length > 0) await this.seed();
+  }
+
+  /**
+   * One tick per symbol, stored before any client subscribes: the provider only accepts subscriptions to symbols it has
+   * stored.
+   */
+  async seed(): Promise<void> {
+    await this.waitForGatewayInstances(this.providers.length);
     await this.feeder.send(SYMBOLS.length);
     this.seeded = new Set(await this.waitUntilStored(30_000));
   }
@@ -158,31 +198,85 @@ export class Stack {
   }
 
   async startRegistry(port: number): Promise<ServiceProcess> {
-    this.registry = new ServiceProcess('registry', 'registry', port, {
-      LOG_LEVEL: this.opts.logLevel ?? 'info',
-      PORT: String(port),
-      REGISTRY_TOKEN: this.secrets.registryToken,
-      LEASE_TTL_MS: String(this.leaseTtlMs),
-      EVICTION_INTERVAL_MS: '100',
-      ...this.opts.registryEnv,
-    });
+    this.registry = new ServiceProcess(
+      'registry',
+      'registry',
+      { port, adminPort: await stablePort() },
+      {
+        LOG_LEVEL: this.opts.logLevel ?? 'info',
+        PORT: String(port),
+        REGISTRY_TOKEN: this.secrets.registryToken,
+        LEASE_TTL_MS: String(this.leaseTtlMs),
+        EVICTION_INTERVAL_MS: '100',
+        ...this.opts.registryEnv,
+      },
+    );
     await this.registry.until('/health');
     return this.registry;
   }
 
+  async startGateway(): Promise<ServiceProcess> {
+    const ports = await servicePorts();
+    const redisPort = this.opts.privateRedis
+      ? this.redis.port
+      : this.opts.proxiedRedis
+        ? this.redisProxy.port
+        : undefined;
+    const gateway = new ServiceProcess(
+      this.gateways.length === 0 ? 'gateway' : `gateway-${this.gateways.length + 1}`,
+      'gateway',
+      ports,
+      {
+        ...this.common(),
+        GATEWAY_PORT: String(ports.port),
+        REGISTRY_WATCH_WAIT_MS: '5000',
+        REGISTRY_RETRY_MS: '200',
+        BREAKER_COOL_OFF_MS: '1000',
+        RATE_LIMIT_MAX: '1000000',
+        CACHE_PREFIX: `lz:${this.run}:cache:`,
+        RATE_LIMIT_PREFIX: `lz:${this.run}:rl:`,
+        ...(redisPort !== undefined ? { REDIS_URL: `redis://127.0.0.1:${redisPort}` } : {}),
+        ...this.opts.gatewayEnv,
+      },
+    );
+    this.gateways.push(gateway);
+    await gateway.until('/health');
+    return gateway;
+  }
+
+  /** Kills `old` (SIGKILL) if it still runs and starts it again in its place (same ports and environment). */
+  async respawn(old: ServiceProcess): Promise<ServiceProcess> {
+    if (this.closed) throw new Error(`${old.name} not restarted: the stack is closed`);
+    await old.kill('SIGKILL');
+    const fresh = old.respawn();
+    for (const list of [this.providers, this.gateways]) {
+      const i = list.indexOf(old);
+      if (i >= 0) list[i] = fresh;
+    }
+    if (this.registry === old) this.registry = fresh;
+    if (this.ingestion === old) this.ingestion = fresh;
+    this.retired.push(old);
+    return fresh;
+  }
+
   async startIngestion(): Promise<ServiceProcess> {
-    const port = await freePort();
-    this.grpcPort = await freePort();
-    this.ingestion = new ServiceProcess('ingestion', 'ingestion', port, {
+    const ports = await servicePorts();
+    this.grpcPort = await stablePort();
+    this.ingestion = new ServiceProcess('ingestion', 'ingestion', ports, {
       ...this.common(),
-      PORT: String(port),
+      PORT: String(ports.port),
       GRPC_PORT: String(this.grpcPort),
+      INGEST_TOKEN: this.secrets.ingestToken,
       AMQP_URL: `amqp://guest:guest@127.0.0.1:${this.amqpProxy.port}`,
       PRICES_EXCHANGE: this.topology.prices,
+      STORE_QUEUE: this.topology.store,
       SOURCES: ',',
       SYMBOLS: SYMBOLS.join(','),
       PUBLISH_TIMEOUT_MS: '2000',
       OUTBOX_RETRY_MS: '500',
+      // A raw store that outlives the process, as MongoDB does in a deployment: ticks accepted but not yet published
+      // when ingestion is killed are published by the next one (in memory they would be lost with the process).
+      ...(this.rawStoreDir ? { RAW_STORE_DIR: this.rawStoreDir } : {}),
       ...this.opts.ingestionEnv,
     });
     await this.ingestion.until('/ready');
@@ -190,10 +284,10 @@ export class Stack {
   }
 
   async startProvider(): Promise<ServiceProcess> {
-    const port = await freePort();
-    const provider = new ServiceProcess(`provider-${++this.providerCount}`, 'provider', port, {
+    const ports = await servicePorts();
+    const provider = new ServiceProcess(`provider-${++this.providerCount}`, 'provider', ports, {
       ...this.common(),
-      PORT: String(port),
+      PORT: String(ports.port),
       DATABASE_URL: `postgres://postgres@127.0.0.1:${this.pgProxy.port}/test`,
       DATABASE_SCHEMA: this.schema,
       DATABASE_POOL_SIZE: '2',
@@ -225,8 +319,10 @@ export class Stack {
   async waitForGatewayInstances(count: number, timeoutMs = 20_000): Promise<void> {
     await waitFor(
       async () => {
-        const metrics = await (await request(`${this.gateway.url}/metrics`)).body.text();
-        const line = metrics.split('\n').find((l) => l.startsWith('gateway_upstream_instances{') && l.includes('upstream_service="provider"'));
+        const metrics = await (await request(`${this.gateway.adminUrl}/metrics`)).body.text();
+        const line = metrics
+          .split('\n')
+          .find((l) => l.startsWith('gateway_upstream_instances{') && l.includes('upstream_service="provider"'));
         return line !== undefined && Number(line.split(' ').pop()) === count;
       },
       timeoutMs,
@@ -259,11 +355,14 @@ export class Stack {
 
   /** Every secret given to the processes that shows up in any captured log. */
   leakedSecrets(extra: string[] = []): string[] {
-    const secrets = [this.secrets.registryToken, this.secrets.sessionSecret, ...extra];
+    const secrets = [this.secrets.registryToken, this.secrets.sessionSecret, this.secrets.ingestToken, ...extra];
     return this.all.flatMap((p) => secrets.filter((s) => p.log.includes(s)).map((s) => `${p.name}: ${s}`));
   }
 
+  private closed = false;
+
   async close(): Promise<void> {
+    this.closed = true;
     for (const c of this.clients) c.close();
     this.feeder.close();
     for (const p of this.all) {
@@ -272,11 +371,27 @@ export class Stack {
     }
     await Promise.all(this.all.map((p) => p.kill('SIGKILL')));
     await this.redis.stop();
+    await this.redisProxy.stop();
+    if (this.opts.proxiedRedis) await deleteRedisKeys(`lz:${this.run}:*`).catch(() => undefined);
     await this.pgProxy.stop();
     await this.amqpProxy.stop();
     await this.sql.unsafe(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).catch(() => undefined);
     await this.sql.end({ timeout: 2 });
     await deletePricesTopology(AMQP_URL, this.topology).catch(() => undefined);
+    if (this.rawStoreDir) rmSync(this.rawStoreDir, { recursive: true, force: true });
+  }
+}
+
+/** Deletes the shared Redis's keys matching `pattern` (a run's prefix). */
+async function deleteRedisKeys(pattern: string): Promise<void> {
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  } finally {
+    redis.disconnect();
   }
 }
 
@@ -291,7 +406,11 @@ export function queueDepth(queue: string): Promise<number> {
  */
 export class Feeder {
   readonly accepted = new Set<string>();
+  /** When ingestion answered OK for each accepted key (epoch ms). */
+  readonly acceptedAt = new Map<string, number>();
   readonly failures: string[] = [];
+  /** Ticks of calls that failed: ingestion may have published some before the failure reached the caller. */
+  readonly unsure = new Set<string>();
   private client: DataProcessorClient | undefined;
   private n = 0;
   private readonly base = Date.now() - 3_600_000;
@@ -302,31 +421,79 @@ export class Feeder {
 
   async connect(): Promise<void> {
     const { Client } = loadDataProcessor();
-    this.client = new Client(`127.0.0.1:${this.stack.grpcPort}`, grpc.credentials.createInsecure());
+    // Reconnects within a second of a restarted ingestion (grpc-js backs off up to 2 minutes by default).
+    this.client = new Client(`127.0.0.1:${this.stack.grpcPort}`, grpc.credentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    });
   }
 
   get grpc(): DataProcessorClient {
     return this.client!;
   }
 
+  /** The call metadata ingestion requires: `authorization: Bearer <INGEST_TOKEN>`. */
+  authMetadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${this.stack.secrets.ingestToken}`);
+    return metadata;
+  }
+
   call(content: string, timeoutMs = 30_000): Promise<ProcessingResponse> {
     return new Promise((resolve, reject) =>
-      this.grpc.ProcessData({ content }, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res!))),
+      this.grpc.ProcessData({ content }, this.authMetadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err ? reject(err) : resolve(res!),
+      ),
     );
+  }
+
+  private freshTicks(count: number) {
+    return Array.from({ length: count }, () => {
+      const i = this.n++;
+      return {
+        symbol: SYMBOLS[i % SYMBOLS.length]!,
+        price: 100 + (i % 1000) / 10,
+        timestamp: new Date(this.base + i).toISOString(),
+        volume: i,
+      };
+    });
   }
 
   /** Sends one batch of `count` fresh ticks; on OK every one of them counts as accepted. */
   async send(count: number): Promise<void> {
-    const ticks = Array.from({ length: count }, () => {
-      const i = this.n++;
-      return { symbol: SYMBOLS[i % SYMBOLS.length]!, price: 100 + (i % 1000) / 10, timestamp: new Date(this.base + i).toISOString(), volume: i };
-    });
+    const ticks = this.freshTicks(count);
     try {
       const res = await this.call(JSON.stringify(ticks));
       if (res.status !== 'OK' || res.accepted !== count) throw new Error(`${res.status}: ${res.message}`);
-      for (const t of ticks) this.accepted.add(`${t.symbol}|${t.timestamp}`);
+      const at = Date.now();
+      for (const t of ticks) {
+        this.accepted.add(`${t.symbol}|${t.timestamp}`);
+        this.acceptedAt.set(`${t.symbol}|${t.timestamp}`, at);
+      }
     } catch (err) {
       this.failures.push((err as Error).message);
+      for (const t of ticks) this.unsure.add(`${t.symbol}|${t.timestamp}`);
+    }
+  }
+
+  /**
+   * Offers `count` fresh ticks padded with `padBytes` of JSON whitespace (a big document with few ticks). On OK they
+   * count as accepted; a refusal is returned (its gRPC status and retry hint), not recorded as a failure.
+   */
+  async offer(
+    count: number,
+    padBytes: number,
+  ): Promise<{ accepted: true } | { accepted: false; code: number; details: string; pushbackMs: string | undefined }> {
+    const ticks = this.freshTicks(count);
+    try {
+      const res = await this.call(`${JSON.stringify(ticks)}${' '.repeat(padBytes)}`);
+      if (res.status !== 'OK' || res.accepted !== count) throw new Error(`${res.status}: ${res.message}`);
+      for (const t of ticks) this.accepted.add(`${t.symbol}|${t.timestamp}`);
+      return { accepted: true };
+    } catch (err) {
+      const { code, details, metadata } = err as grpc.ServiceError;
+      if (code === undefined) throw err;
+      return { accepted: false, code, details, pushbackMs: metadata?.get('grpc-retry-pushback-ms')[0]?.toString() };
     }
   }
 

@@ -2,25 +2,35 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { waitFor } from '@lizards/testkit';
+import { stablePort, waitFor } from '@lizards/testkit';
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAX_LOG_CHARS = 8 * 1024 * 1024;
+// Served by the admin listener (ADMIN_PORT); everything else by the public port.
+const ADMIN_PATHS = new Set(['/ready', '/metrics']);
 
-/** One real service process (`node <pkg>/dist/server.js`), its captured output, its port and its RSS. */
+/** Free ports for a service process, its public one and its admin listener's: stable, so it can restart on them. */
+export async function servicePorts(): Promise<{ port: number; adminPort: number }> {
+  return { port: await stablePort(), adminPort: await stablePort() };
+}
+
+/** One real service process (`node <pkg>/dist/server.js`), its captured output, its ports and its RSS. */
 export class ServiceProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
+  readonly port: number;
+  readonly adminPort: number;
   log = '';
 
   constructor(
     readonly name: string,
     readonly pkg: string,
-    readonly port: number,
-    env: Record<string, string>,
+    ports: { port: number; adminPort: number },
+    private readonly env: Record<string, string>,
   ) {
+    ({ port: this.port, adminPort: this.adminPort } = ports);
     this.child = spawn(process.execPath, [`${ROOT}${pkg}/dist/server.js`], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', ADMIN_PORT: String(this.adminPort), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const capture = (d: Buffer) => {
@@ -39,6 +49,16 @@ export class ServiceProcess {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** The admin listener: /health, /ready, /metrics. */
+  get adminUrl(): string {
+    return `http://127.0.0.1:${this.adminPort}`;
+  }
+
+  /** Where `path` is served: /ready and /metrics on the admin listener, the rest on the public port. */
+  private urlOf(path: string): string {
+    return `${ADMIN_PATHS.has(path) ? this.adminUrl : this.url}${path}`;
+  }
+
   get alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -52,7 +72,7 @@ export class ServiceProcess {
 
   /** The status code `path` answers with. */
   async status(path: string): Promise<number> {
-    const res = await request(`${this.url}${path}`);
+    const res = await request(this.urlOf(path));
     await res.body.dump();
     return res.statusCode;
   }
@@ -62,7 +82,7 @@ export class ServiceProcess {
     await waitFor(
       async () => {
         try {
-          const res = await request(`${this.url}${path}`, { headersTimeout: 2000, bodyTimeout: 2000 });
+          const res = await request(this.urlOf(path), { headersTimeout: 2000, bodyTimeout: 2000 });
           await res.body.dump();
           return res.statusCode === 200;
         } catch {
@@ -72,17 +92,25 @@ export class ServiceProcess {
       timeoutMs,
       `${this.name} ${path}`,
       100,
-      () => (this.alive ? undefined : `${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.log.slice(-3000)}`),
+      () =>
+        this.alive
+          ? undefined
+          : `${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.log.slice(-3000)}`,
     );
   }
 
   /** The value of an unlabelled Prometheus series (or the sum of its labelled lines) from /metrics. */
   async metric(name: string): Promise<number> {
-    const text = await (await request(`${this.url}/metrics`)).body.text();
+    const text = await (await request(`${this.adminUrl}/metrics`)).body.text();
     return text
       .split('\n')
       .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
       .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  }
+
+  /** The same service started again: same name, ports and environment (after a kill, as a supervisor would). */
+  respawn(): ServiceProcess {
+    return new ServiceProcess(this.name, this.pkg, { port: this.port, adminPort: this.adminPort }, this.env);
   }
 
   /** Set when the test stopped it; a process that exited otherwise crashed. */
@@ -90,7 +118,9 @@ export class ServiceProcess {
 
   /** What a crashed process last wrote, for the test report. */
   crashReport(): string | undefined {
-    return this.alive || this.killed ? undefined : `${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.log.slice(-4000)}`;
+    return this.alive || this.killed
+      ? undefined
+      : `${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.log.slice(-4000)}`;
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

@@ -1,17 +1,25 @@
-/** mulberry32: a small seeded PRNG, so a failing fuzz case can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@lizards/lib';
+
+/** A seeded PRNG (lib's mulberry32), so a failing fuzz case can be replayed from its seed. */
+export const prng = mulberry32;
 
 const LONE_SURROGATES = ['\ud800', '\udfff'];
-const UNICODE = ['\u0000', '\u202e', '\ufeff', '😀', 'Ω', '中文', '\u0007', '\\', '"', '%00', '../', '${x}', '<script>'];
+const UNICODE = [
+  '\u0000',
+  '\u202e',
+  '\ufeff',
+  '😀',
+  'Ω',
+  '中文',
+  '\u0007',
+  '\\',
+  '"',
+  '%00',
+  '../',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, sent as plain text
+  '${x}',
+  '<script>',
+];
 
 export class Fuzzer {
   private readonly rand: () => number;
@@ -33,7 +41,8 @@ export class Fuzzer {
   string(maxLength = 20): string {
     let s = '';
     const n = this.int(maxLength + 1);
-    for (let i = 0; i < n; i++) s += this.rand() < 0.3 ? this.pick(this.alphabet) : String.fromCharCode(32 + this.int(95));
+    for (let i = 0; i < n; i++)
+      s += this.rand() < 0.3 ? this.pick(this.alphabet) : String.fromCharCode(32 + this.int(95));
     return s;
   }
 
@@ -41,14 +50,22 @@ export class Fuzzer {
   value(depth = 0): unknown {
     const kind = this.int(depth > 3 ? 6 : 8);
     switch (kind) {
-      case 0: return null;
-      case 1: return this.rand() < 0.5;
-      case 2: return this.pick([0, -1, 1e308, -1e-308, 2 ** 53 + 1, 3.14, Number.MAX_SAFE_INTEGER]);
-      case 3: return this.string();
-      case 4: return this.string(200);
-      case 5: return this.int(1e6);
-      case 6: return Array.from({ length: this.int(5) }, () => this.value(depth + 1));
-      default: return Object.fromEntries(Array.from({ length: this.int(5) }, () => [this.string(8), this.value(depth + 1)]));
+      case 0:
+        return null;
+      case 1:
+        return this.rand() < 0.5;
+      case 2:
+        return this.pick([0, -1, 1e308, -1e-308, 2 ** 53 + 1, 3.14, Number.MAX_SAFE_INTEGER]);
+      case 3:
+        return this.string();
+      case 4:
+        return this.string(200);
+      case 5:
+        return this.int(1e6);
+      case 6:
+        return Array.from({ length: this.int(5) }, () => this.value(depth + 1));
+      default:
+        return Object.fromEntries(Array.from({ length: this.int(5) }, () => [this.string(8), this.value(depth + 1)]));
     }
   }
 
@@ -63,7 +80,8 @@ export class Fuzzer {
   /** A raw request body: random, truncated, deeply nested, huge, wrong types or odd unicode. */
   body(template: Record<string, unknown>): string {
     switch (this.int(7)) {
-      case 0: return JSON.stringify(this.value());
+      case 0:
+        return JSON.stringify(this.value());
       case 1: {
         const text = JSON.stringify(this.wrongTypes(template));
         return text.slice(0, Math.max(1, this.int(text.length)));
@@ -72,10 +90,14 @@ export class Fuzzer {
         const depth = 1000 + this.int(20_000);
         return '['.repeat(depth) + ']'.repeat(this.rand() < 0.5 ? depth : this.int(depth));
       }
-      case 3: return JSON.stringify({ ...template, pad: 'x'.repeat(200_000 + this.int(2_000_000)) });
-      case 4: return JSON.stringify(this.wrongTypes(template));
-      case 5: return JSON.stringify(Object.fromEntries(Object.keys(template).map((k) => [k, this.string(40)])));
-      default: return this.string(300);
+      case 3:
+        return JSON.stringify({ ...template, pad: 'x'.repeat(200_000 + this.int(2_000_000)) });
+      case 4:
+        return JSON.stringify(this.wrongTypes(template));
+      case 5:
+        return JSON.stringify(Object.fromEntries(Object.keys(template).map((k) => [k, this.string(40)])));
+      default:
+        return this.string(300);
     }
   }
 }
