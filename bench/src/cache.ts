@@ -5,10 +5,9 @@ import { mainOf, isMain, type Bench } from './harness/bench-runner.js';
 import { deleteRedisPrefix, dropSchema } from './harness/cleanup.js';
 import { assertAllOk, measureThroughput } from './harness/http-load.js';
 import { scrapeCounter } from './harness/metrics.js';
-import { serverScript } from './harness/paths.js';
 import { ratioFigure, valueFigure } from './harness/results.js';
-import { ProcessGroup, backends, registerInstance } from './harness/services.js';
-import { startGateway, startRegistry, waitForOk } from './harness/stack.js';
+import { ProcessGroup, backends } from './harness/services.js';
+import { startGateway, startProvider, startRegistry, waitForOk } from './harness/stack.js';
 
 const FROM = Date.parse('2024-01-01T00:00:00.000Z');
 const ROWS = 100;
@@ -20,19 +19,22 @@ export const cacheBench: Bench = async ({ quick, run }) => {
   const group = new ProcessGroup();
   try {
     const registry = await startRegistry(group);
-    const provider = await group.start({
-      name: 'provider',
-      script: serverScript('provider'),
-      env: { DATABASE_URL: backends.databaseUrl, DATABASE_SCHEMA: schema, WORKER_ENABLED: 'false', REGISTRY_URL: registry.url, HEARTBEAT_INTERVAL_MS: '60000' },
-      readyPath: '/ready',
-    });
+    const provider = await startProvider(group, schema, { WORKER_ENABLED: 'false', REGISTRY_URL: registry.url });
     const sql = postgres(backends.databaseUrl, { max: 1, onnotice: () => undefined });
     try {
       const rows = Array.from({ length: ROWS }, (_, i) => ({
-        symbol: 'AAPL', source: 'simulated', timestamp: new Date(FROM + i * 30_000), price: 150 + i / 100, volume: 100 + i,
+        symbol: 'AAPL',
+        source: 'simulated',
+        timestamp: new Date(FROM + i * 30_000),
+        price: 150 + i / 100,
+        volume: 100 + i,
       }));
+      // Straight into the store, so into the day partitions the provider's writer would have made first.
+      const days = [...new Set(rows.map((r) => r.timestamp.toISOString().slice(0, 10)))];
+      await sql`SELECT ${sql(schema)}.ensure_tick_partition(day) FROM unnest(${days}::date[]) AS day`;
       await sql`INSERT INTO ${sql(schema)}.ticks ${sql(rows, 'symbol', 'source', 'timestamp', 'price', 'volume')}`;
-      await sql`INSERT INTO ${sql(schema)}.symbols (symbol, last_tick_at) VALUES ('AAPL', ${new Date(FROM + ROWS * 30_000)})`;
+      await sql`INSERT INTO ${sql(schema)}.symbols (symbol, last_tick_at)
+        VALUES ('AAPL', ${new Date(FROM + ROWS * 30_000)})`;
     } finally {
       await sql.end();
     }
@@ -43,27 +45,37 @@ export const cacheBench: Bench = async ({ quick, run }) => {
     const path = `/prices/AAPL/history?from=${new Date(FROM).toISOString()}&to=${to}&limit=1000`;
     let unique = 0;
     // Each miss has its own key: `to` moves by 1 ms past the data, so the rows (and the work) stay the same.
-    const missPath = () => `/prices/AAPL/history?from=${new Date(FROM).toISOString()}&to=${new Date(FROM + 3_600_000 + ++unique).toISOString()}&limit=1000`;
+    const missPath = () =>
+      `/prices/AAPL/history?from=${new Date(FROM).toISOString()}` +
+      `&to=${new Date(FROM + 3_600_000 + ++unique).toISOString()}&limit=1000`;
 
     const checks: string[] = [];
-    const directBody = JSON.parse(await request(`${provider.url}${path}`).then((r) => r.body.text())) as { prices: unknown[] };
-    if (directBody.prices.length !== ROWS) throw new Error(`provider returned ${directBody.prices.length} rows, expected ${ROWS}`);
+    const directBody = JSON.parse(await request(`${provider.url}${path}`).then((r) => r.body.text())) as {
+      prices: unknown[];
+    };
+    if (directBody.prices.length !== ROWS)
+      throw new Error(`provider returned ${directBody.prices.length} rows, expected ${ROWS}`);
     const first = await request(`${gateway.url}${path}`);
     const firstBody = JSON.parse(await first.body.text()) as { prices: unknown[] };
     const second = await request(`${gateway.url}${path}`);
     const secondBody = JSON.parse(await second.body.text()) as { prices: unknown[] };
     if (first.headers['x-cache'] !== 'MISS' || second.headers['x-cache'] !== 'HIT') {
-      throw new Error(`expected MISS then HIT, got ${String(first.headers['x-cache'])} then ${String(second.headers['x-cache'])}`);
+      throw new Error(
+        `expected MISS then HIT, got ${String(first.headers['x-cache'])} then ${String(second.headers['x-cache'])}`,
+      );
     }
-    if (JSON.stringify(firstBody.prices) !== JSON.stringify(directBody.prices) || JSON.stringify(secondBody.prices) !== JSON.stringify(directBody.prices)) {
+    if (
+      JSON.stringify(firstBody.prices) !== JSON.stringify(directBody.prices) ||
+      JSON.stringify(secondBody.prices) !== JSON.stringify(directBody.prices)
+    ) {
       throw new Error('gateway history differs from the provider direct');
     }
     checks.push(`history of ${ROWS} stored rows: gateway MISS then HIT, both equal to the provider direct`);
 
     const lookups = async () => ({
-      hit: await scrapeCounter(gateway.url, 'gateway_cache_lookups_total', { result: 'hit' }),
-      miss: await scrapeCounter(gateway.url, 'gateway_cache_lookups_total', { result: 'miss' }),
-      error: await scrapeCounter(gateway.url, 'gateway_cache_lookups_total', { result: 'error' }),
+      hit: await scrapeCounter(gateway, 'gateway_cache_lookups_total', { result: 'hit' }),
+      miss: await scrapeCounter(gateway, 'gateway_cache_lookups_total', { result: 'miss' }),
+      error: await scrapeCounter(gateway, 'gateway_cache_lookups_total', { result: 'error' }),
     });
     const load = async (label: string, url: string, p: string | (() => string), expect?: 'hit' | 'miss') => {
       await measureThroughput({ url, path: p, connections, durationS: quick ? 0.5 : 1 }); // warm-up
@@ -78,10 +90,15 @@ export const cacheBench: Bench = async ({ quick, run }) => {
         const errors = after.error - before.error;
         // Lookups, not requests: concurrent requests for one key share one store lookup (single-flight).
         // autocannon stops counting at its deadline with up to one request per connection in flight (warm-up and run).
-        const ok = errors === 0 && (expect === 'hit'
-          ? misses === 0 && hits > 0
-          : hits === 0 && misses >= r.requests && misses <= r.requests + 2 * connections);
-        if (!ok) throw new Error(`${label}: ${r.requests} requests but ${hits} cache hits, ${misses} misses, ${errors} errors`);
+        const ok =
+          errors === 0 &&
+          (expect === 'hit'
+            ? misses === 0 && hits > 0
+            : hits === 0 && misses >= r.requests && misses <= r.requests + 2 * connections);
+        if (!ok)
+          throw new Error(
+            `${label}: ${r.requests} requests but ${hits} cache hits, ${misses} misses, ${errors} errors`,
+          );
         note = `; cache lookups: ${hits} hits, ${misses} misses, 0 errors`;
       }
       checks.push(`${label}: ${r.requests} requests, all 2xx${note}`);
@@ -93,13 +110,30 @@ export const cacheBench: Bench = async ({ quick, run }) => {
     const directRps = { name: 'provider direct', value: direct.requestsPerSec };
     const figures = [
       ratioFigure('cache hit vs provider direct', hit.requestsPerSec, 'req/s', directRps, { min: 2 }),
-      ratioFigure('cache hit vs proxied miss', hit.requestsPerSec, 'req/s', { name: 'gateway miss', value: miss.requestsPerSec }, { min: 1.4 }),
+      ratioFigure(
+        'cache hit vs proxied miss',
+        hit.requestsPerSec,
+        'req/s',
+        { name: 'gateway miss', value: miss.requestsPerSec },
+        { min: 1.4 },
+      ),
       ratioFigure('proxied miss vs provider direct', miss.requestsPerSec, 'req/s', directRps),
       valueFigure('p50 latency hit', hit.latencyP50Ms, 'ms'),
       valueFigure('p50 latency miss', miss.latencyP50Ms, 'ms'),
       valueFigure('p50 latency provider direct', direct.latencyP50Ms, 'ms'),
     ];
-    return { config: { connections, durationS, rows: ROWS, query: path, cache: 'Redis', rateLimit: 'Redis, limit never reached' }, figures, checks };
+    return {
+      config: {
+        connections,
+        durationS,
+        rows: ROWS,
+        query: path,
+        cache: 'Redis',
+        rateLimit: 'Redis, limit never reached',
+      },
+      figures,
+      checks,
+    };
   } finally {
     await group.stopAll();
     await dropSchema(schema);

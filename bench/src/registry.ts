@@ -48,7 +48,11 @@ export const registryBench: Bench = async ({ quick, run }) => {
 
     let r = 0;
     let h = 0;
-    const load = async (label: string, path: string | (() => string), method: 'GET' | 'PUT' = 'GET'): Promise<ThroughputResult> => {
+    const load = async (
+      label: string,
+      path: string | (() => string),
+      method: 'GET' | 'PUT' = 'GET',
+    ): Promise<ThroughputResult> => {
       await measureThroughput({ url: registry.url, path, method, connections, durationS: quick ? 0.3 : 1 });
       const res = await measureThroughput({ url: registry.url, path, method, connections, durationS });
       assertAllOk(label, res);
@@ -56,18 +60,34 @@ export const registryBench: Bench = async ({ quick, run }) => {
       return res;
     };
     const health = await load('GET /health', '/health');
-    const resolve = await load('resolve GET /services/:id (20 instances each)', () => `/services/${serviceIds[r++ % services]}`);
-    const heartbeat = await load('heartbeat PUT /services/:id/:instance/heartbeat', () => {
-      const [s, id] = ids[h++ % ids.length]!;
-      return `/services/${s}/${id}/heartbeat`;
-    }, 'PUT');
+    const resolve = await load(
+      'resolve GET /services/:id (20 instances each)',
+      () => `/services/${serviceIds[r++ % services]}`,
+    );
+    const heartbeat = await load(
+      'heartbeat PUT /services/:id/:instance/heartbeat',
+      () => {
+        const [s, id] = ids[h++ % ids.length]!;
+        return `/services/${s}/${id}/heartbeat`;
+      },
+      'PUT',
+    );
     if ((await countAll()) !== instances) throw new Error('instances lost during the heartbeat run');
-    checks.push(`after the runs all ${instances} instances are still listed (a heartbeat for an unknown instance would have been a 404)`);
+    checks.push(
+      `after the runs all ${instances} instances are still listed ` +
+        '(a heartbeat for an unknown instance would have been a 404)',
+    );
 
     const baseline = { name: 'GET /health (same process)', value: health.requestsPerSec };
     const perInstance = (heapAfter - heapBefore) / instances;
     return {
-      config: { instances, services, connections, durationS, memory: 'V8 heap used after a full GC (--expose-gc, SIGUSR2), before and after registering' },
+      config: {
+        instances,
+        services,
+        connections,
+        durationS,
+        memory: 'V8 heap used after a full GC (--expose-gc, SIGUSR2), before and after registering',
+      },
       figures: [
         ratioFigure(`resolve with ${instances} instances`, resolve.requestsPerSec, 'req/s', baseline),
         ratioFigure(`heartbeat with ${instances} instances`, heartbeat.requestsPerSec, 'req/s', baseline),
@@ -81,13 +101,13 @@ export const registryBench: Bench = async ({ quick, run }) => {
   }
 };
 
-/** V8 heap in use after a full GC, read from the process's /metrics. */
+/** V8 heap in use after a full GC, read from the process's /metrics (admin listener). */
 async function liveHeap(p: ServiceProcess): Promise<number> {
   const readings: number[] = [];
   for (let i = 0; i < 3; i++) {
     p.child.kill('SIGUSR2');
     await new Promise((r) => setTimeout(r, 150));
-    readings.push(await scrapeCounter(p.url, 'nodejs_heap_size_used_bytes'));
+    readings.push(await scrapeCounter(p, 'nodejs_heap_size_used_bytes'));
   }
   return Math.min(...readings);
 }

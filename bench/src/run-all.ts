@@ -1,7 +1,8 @@
 // `pnpm bench`: every bench in turn; a failing bench is reported and the others still run.
-import { runBench, type Bench } from './harness/bench-runner.js';
+import { exitOnSignals, runBench, type Bench } from './harness/bench-runner.js';
 import { cacheBench } from './cache.js';
 import { gatewayOverhead } from './gateway-overhead.js';
+import { historyScale } from './history-scale.js';
 import { pipelineBench } from './pipeline.js';
 import { registryBench } from './registry.js';
 import { wsFanout } from './ws-fanout.js';
@@ -13,8 +14,10 @@ const benches: [string, Bench][] = [
   ['ws-fanout', wsFanout],
   ['pipeline', pipelineBench],
   ['registry', registryBench],
+  ['history-scale', historyScale],
 ];
 
+exitOnSignals();
 const quick = process.argv.includes('--quick');
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const failed: string[] = [];
@@ -28,5 +31,7 @@ for (const [name, bench] of benches) {
     process.stderr.write(`${name} failed: ${(err as Error).stack ?? String(err)}\n`);
   }
 }
-process.stdout.write(`\nall benches done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench/results/README.md\n`);
+process.stdout.write(
+  `\nall benches done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench/results/README.md\n`,
+);
 process.exit(failed.length > 0 ? 1 : 0);

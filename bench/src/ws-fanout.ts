@@ -1,167 +1,314 @@
-// WebSocket fan-out: N subscribed clients (child processes), ticks published into the bus at a fixed rate,
-// each stamped with its send time; measured at the clients after PostgreSQL and the provider's hub.
-import { connect } from 'amqplib';
+// WebSocket fan-out capacity: N subscribed clients (child processes) and ticks published into the bus at a rate that
+// steps up until the server no longer delivers every tick with p99 tick-to-client <= 100 ms; the provider (through
+// PostgreSQL and its hub), a bare amqplib -> ws broadcast and a Socket.IO server (a room per symbol) get the same
+// ticks.
+import { execSync } from 'node:child_process';
+import { connect, type ConfirmChannel } from 'amqplib';
 import postgres from 'postgres';
 import { mainOf, isMain, type Bench } from './harness/bench-runner.js';
 import { dropSchema } from './harness/cleanup.js';
 import { ClientFleet, histogramPercentile } from './harness/client-fleet.js';
 import { scrapeCounter } from './harness/metrics.js';
-import { benchScript, serverScript } from './harness/paths.js';
+import { benchScript } from './harness/paths.js';
+import { packagePeer, peerLabel, type Skipped } from './harness/peers.js';
+import { cpuMs } from './harness/process-stats.js';
 import { ratioFigure, valueFigure, type Figure } from './harness/results.js';
-import { ProcessGroup, backends, waitFor } from './harness/services.js';
-import { execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { ProcessGroup, backends, waitFor, type ServiceProcess } from './harness/services.js';
+import { busNames, startProvider } from './harness/stack.js';
 
 const SYMBOL = 'AAPL';
+/** The latency a step must keep (with no tick dropped) to count as delivered. */
+const P99_LIMIT_MS = 100;
+/** Ticks of one symbol need distinct millisecond timestamps (each is its own row). */
+const MAX_TICKS_PER_SEC = 1000;
 
-interface Scenario {
-  clients: number;
+type Server = 'provider' | 'bare' | 'socket.io';
+
+interface Plan {
+  clients: number[];
+  /** Seconds of ticks per step. */
+  stepS: number;
+  /** Where the search starts (deliveries per second offered), and the fixed-rate step provider and bare both get. */
+  startOffered: number;
+  fixedOffered: number;
+  maxSteps: number;
+  bisections: number;
+  warmUp: boolean;
+}
+
+/** One step at a fixed offered rate: what arrived, how late, and whether it counts as sustained. */
+interface Step {
   ticksPerSec: number;
-  durationS: number;
-  p99TargetMs: number;
+  offered: number;
+  delivered: number;
+  p50: number;
+  p99: number;
+  drops: number;
+  passed: boolean;
+  serverCpuS: number;
+  clientCpuS: number;
+}
+
+interface Session {
+  fixed?: Step;
+  /** The highest step that passed, and the lowest rate (ticks/s) that failed. */
+  capacity?: Step;
+  failedAt?: number;
+  /** Every step in order (the search's, then the fixed-rate one); `searched` only the search's. */
+  steps: Step[];
+  searched: Step[];
+  checks: string[];
 }
 
 export const wsFanout: Bench = async ({ quick, run }) => {
-  const scenarios: Scenario[] = quick
-    ? [{ clients: 50, ticksPerSec: 20, durationS: 1, p99TargetMs: 10 }]
-    : [
-        { clients: 1000, ticksPerSec: 60, durationS: 8, p99TargetMs: 10 },
-        { clients: 10_000, ticksPerSec: 6, durationS: 10, p99TargetMs: 60 },
-      ];
+  const plan: Plan = quick
+    ? { clients: [50], stepS: 1, startOffered: 1000, fixedOffered: 2500, maxSteps: 2, bisections: 0, warmUp: false }
+    : {
+        clients: [1000, 10_000],
+        stepS: 5,
+        startOffered: 5000,
+        fixedOffered: 60_000,
+        maxSteps: 7,
+        bisections: 2,
+        warmUp: true,
+      };
   const fdLimit = Number(execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim());
-  const needed = Math.max(...scenarios.map((s) => s.clients)) + 1000;
-  if (fdLimit < needed) throw new Error(`ulimit -n is ${fdLimit}; ${needed} descriptors are needed (raise it: ulimit -n ${needed})`);
+  const needed = Math.max(...plan.clients) + 256;
+  if (fdLimit < needed)
+    throw new Error(`ulimit -n is ${fdLimit}; ${needed} descriptors are needed (raise it: ulimit -n ${needed})`);
+  const socketIoServer = peerLabel(await packagePeer('socket.io'));
+  const socketIo = `${socketIoServer} (clients: ${peerLabel(await packagePeer('socket.io-client'))})`;
+  const ws = `${peerLabel(await packagePeer('ws'))} (bench/src/servers/bare-ws-broadcast.ts)`;
 
   const figures: Figure[] = [];
   const checks: string[] = [];
-  for (const s of scenarios) {
-    const bare = await runScenario(s, `${run}b${s.clients}`, 'bare');
-    const r = await runScenario(s, `${run}${s.clients}`, 'provider');
-    const label = `${s.clients} clients`;
-    const baseline = { name: 'bare amqplib->ws broadcast', value: bare.deliveredPerSec };
+  const skipped: Skipped[] = [];
+  const steps: Record<string, Step[]> = {};
+  for (const clients of plan.clients) {
+    const label = `${clients} clients`;
+    const s: Record<Server, Session> = {
+      bare: await runSession('bare', clients, `${run}b${clients}`, plan),
+      'socket.io': await runSession('socket.io', clients, `${run}s${clients}`, plan),
+      provider: await runSession('provider', clients, `${run}p${clients}`, plan),
+    };
+    for (const [server, session] of Object.entries(s)) {
+      checks.push(...session.checks);
+      steps[`${server}, ${label}`] = session.steps;
+    }
+    const capacity = (server: Server) => s[server].capacity?.delivered ?? 0;
+    const capacityVs = (server: Server, name: string, min: number, peer: string) => {
+      if (capacity(server) > 0) {
+        figures.push({
+          ...ratioFigure(
+            `${label}: capacity, provider vs ${name}`,
+            capacity('provider'),
+            'msgs/s',
+            { name, value: capacity(server) },
+            { min },
+          ),
+          peer,
+        });
+      } else {
+        skipped.push({
+          name: `${label}: capacity ratio provider / ${name}`,
+          reason:
+            `${name} met p99 <= ${P99_LIMIT_MS} ms with no drops ` + `at no rate tried (${lowest(s[server].searched)})`,
+        });
+      }
+    };
     figures.push(
-      { ...ratioFigure(`${label}: delivered`, r.deliveredPerSec, 'msgs/s', baseline), ...targetMin(r.deliveredPerSec, 50_000) },
-      valueFigure(`${label}: offered (ticks/s x clients)`, s.ticksPerSec * s.clients, 'msgs/s'),
-      { ...valueFigure(`${label}: p50 tick-to-client`, r.p50, 'ms'), baseline: { name: 'bare p50', value: bare.p50 } },
-      { ...valueFigure(`${label}: p99 tick-to-client`, r.p99, 'ms', { max: s.p99TargetMs }), baseline: { name: 'bare p99', value: bare.p99 } },
-      { ...valueFigure(`${label}: drops`, r.drops, 'ticks', { max: 0 }), baseline: { name: 'bare drops', value: bare.drops } },
+      valueFigure(`${label}: capacity, provider (p99 <= ${P99_LIMIT_MS} ms, no drops)`, capacity('provider'), 'msgs/s'),
+      { ...valueFigure(`${label}: capacity, Socket.IO`, capacity('socket.io'), 'msgs/s'), peer: socketIo },
+      { ...valueFigure(`${label}: capacity, bare ws`, capacity('bare'), 'msgs/s'), peer: ws },
     );
-    checks.push(...bare.checks, ...r.checks);
+    capacityVs('socket.io', 'Socket.IO', 2, socketIo);
+    capacityVs('bare', 'bare ws', 1.2, ws);
+    const [p, b] = [s.provider.fixed!, s.bare.fixed!];
+    const at = `at ${plan.fixedOffered} offered`;
+    figures.push(
+      {
+        ...ratioFigure(`${label}: delivered ${at}`, p.delivered, 'msgs/s', { name: 'bare ws', value: b.delivered }),
+        peer: ws,
+      },
+      {
+        ...ratioFigure(
+          `${label}: p99 tick-to-client ${at}`,
+          p.p99,
+          'ms',
+          { name: 'bare ws p99', value: b.p99 },
+          { max: 0.5 },
+        ),
+        peer: ws,
+      },
+      {
+        ...valueFigure(`${label}: p50 tick-to-client ${at}`, p.p50, 'ms'),
+        baseline: { name: 'bare ws p50', value: b.p50 },
+        peer: ws,
+      },
+      {
+        ...valueFigure(`${label}: drops ${at}`, p.drops, 'msgs', { max: 0 }),
+        baseline: { name: 'bare ws drops', value: b.drops },
+        peer: ws,
+      },
+    );
   }
-  return { config: { scenarios, fdLimit, storeBatchWaitMs: 2, path: 'amqplib publish -> prices -> provider worker -> PostgreSQL -> prices.live -> hub -> ws clients (2 child processes)' }, figures, checks };
+  return {
+    config: {
+      ...plan,
+      p99LimitMs: P99_LIMIT_MS,
+      symbol: SYMBOL,
+      clientProcesses: 2,
+      storeBatchWaitMs: 2,
+      peers: { socketIo, ws },
+      path:
+        'amqplib publish -> prices -> provider worker -> PostgreSQL -> prices.live -> hub -> ws clients (2 ' +
+        'child processes); ' +
+        'baselines consume the same exchange with amqplib and broadcast without a store',
+      steps,
+    },
+    figures,
+    checks,
+    skipped,
+  };
 };
 
-/** User + system CPU time of a process so far (Linux /proc; NaN elsewhere). */
-function serverCpuMs(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // utime and stime are fields 14 and 15 of stat (11 and 12 after "pid (comm) "), in clock ticks of 10 ms.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
+/** The lowest rate a search tried, and how it went (when none passed). */
+function lowest(searched: Step[]): string {
+  const low = searched.reduce<Step | undefined>((a, b) => (a && a.offered <= b.offered ? a : b), undefined);
+  return low ? `lowest ${low.offered.toFixed(0)} offered: p99 ${low.p99} ms, ${low.drops} drops` : 'none tried';
+}
+
+/** Publishes ticks of SYMBOL into the run's exchange, each stamped with its send time (distinct milliseconds). */
+class TickPublisher {
+  published = 0;
+  private lastAt = 0;
+  constructor(
+    private readonly channel: ConfirmChannel,
+    private readonly exchange: string,
+  ) {}
+
+  publish(at = Date.now()): number {
+    const stamp = Math.max(at, this.lastAt + 1);
+    this.lastAt = stamp;
+    const timestamp = new Date(stamp).toISOString();
+    const body = {
+      symbol: SYMBOL,
+      price: 100 + (this.published % 1000) / 100,
+      timestamp,
+      source: 'simulated',
+      volume: 1,
+    };
+    this.channel.publish(this.exchange, SYMBOL, Buffer.from(JSON.stringify(body)), {
+      messageId: `simulated:${SYMBOL}:${timestamp}`,
+      contentType: 'application/json',
+      persistent: true,
+      headers: { 'x-published-at': Date.now() },
+    });
+    this.published++;
+    return stamp;
+  }
+
+  /** `count` ticks at `perSec`, on schedule (a late timer is caught up, not skipped); resolves once confirmed. */
+  async paced(count: number, perSec: number): Promise<void> {
+    const start = Date.now();
+    for (let i = 0; i < count; i++) {
+      const wait = start + (i * 1000) / perSec - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      this.publish();
+    }
+    await this.channel.waitForConfirms();
   }
 }
 
-function targetMin(v: number, min: number): Pick<Figure, 'target' | 'met'> {
-  return { target: `>= ${min} msgs/s`, met: v >= min };
+function startServer(
+  server: Server,
+  group: ProcessGroup,
+  schema: string,
+  names: ReturnType<typeof busNames>,
+): Promise<ServiceProcess> {
+  const feed = { AMQP_URL: backends.amqpUrl, PRICES_EXCHANGE: names.PRICES_EXCHANGE };
+  if (server === 'bare')
+    return group.start({ name: 'bare-ws', script: benchScript('servers/bare-ws-broadcast.js'), env: feed });
+  if (server === 'socket.io')
+    return group.start({ name: 'socket.io', script: benchScript('servers/socketio-broadcast.js'), env: feed });
+  return startProvider(group, schema, {
+    AMQP_URL: backends.amqpUrl,
+    ...names,
+    WS_AUTH: 'off',
+    STORE_BATCH_WAIT_MS: '2',
+  });
 }
 
-async function runScenario(s: Scenario, run: string, target: 'provider' | 'bare') {
+/** One server, one fleet of clients: the capacity search, then the fixed-rate step. */
+async function runSession(server: Server, clients: number, run: string, plan: Plan): Promise<Session> {
   const schema = `lz_bench_${run}`;
-  const names = { PRICES_EXCHANGE: `lz.${run}.prices`, STORE_QUEUE: `lz.${run}.prices.store`, LIVE_EXCHANGE: `lz.${run}.prices.live` };
+  const names = busNames(run);
   const group = new ProcessGroup();
   // Nagle off: a tick is published the moment it is stamped (as the services' own connections do).
   const amqp = await connect(backends.amqpUrl, { noDelay: true });
   const channel = await amqp.createConfirmChannel();
+  const sql = postgres(backends.databaseUrl, { max: 1, onnotice: () => undefined });
   let fleet: ClientFleet | undefined;
   try {
-    const provider = target === 'bare'
-      ? await group.start({ name: 'bare-ws', script: benchScript('servers/bare-ws-broadcast.js'), env: { AMQP_URL: backends.amqpUrl, PRICES_EXCHANGE: names.PRICES_EXCHANGE } })
-      : await group.start({
-      name: 'provider',
-      script: serverScript('provider'),
-      env: {
-        DATABASE_URL: backends.databaseUrl, DATABASE_SCHEMA: schema, AMQP_URL: backends.amqpUrl, ...names,
-        WS_AUTH: 'off', STORE_BATCH_WAIT_MS: '2', REGISTRY_URL: 'http://127.0.0.1:9', HEARTBEAT_INTERVAL_MS: '60000',
-      },
-      readyPath: '/ready',
-    });
-    let sent = 0;
-    const publish = async (at: number) => {
-      const timestamp = new Date(at).toISOString();
-      const body = { symbol: SYMBOL, price: 100 + (sent % 1000) / 100, timestamp, source: 'simulated', volume: 1 };
-      channel.publish(names.PRICES_EXCHANGE, SYMBOL, Buffer.from(JSON.stringify(body)), {
-        messageId: `simulated:${SYMBOL}:${timestamp}`, contentType: 'application/json', persistent: true, headers: { 'x-published-at': Date.now() },
-      });
-      sent++;
-    };
-    // The first tick makes the symbol known, so clients can subscribe to it.
-    const seedAt = Date.now() - 60_000;
-    await publish(seedAt);
-    await channel.waitForConfirms();
-    const sql = postgres(backends.databaseUrl, { max: 1, onnotice: () => undefined });
+    const service = await startServer(server, group, schema, names);
+    const publisher = new TickPublisher(channel, names.PRICES_EXCHANGE);
     const rows = async () => Number((await sql`SELECT count(*)::int AS n FROM ${sql(schema)}.ticks`)[0]!.n);
-    try {
-      if (target === 'provider') await waitFor('first tick stored', async () => (await rows()) === 1, 10_000);
-      // The provider sends each subscriber the stored seed tick as a snapshot; the run starts once all have it.
-      fleet = await ClientFleet.open(`ws://127.0.0.1:${provider.port}/ws`, s.clients, 2, [SYMBOL], seedAt + 1, target === 'provider');
+    // The first tick makes the symbol known to the provider, so clients can subscribe to it; it is their snapshot.
+    const seedAt = publisher.publish(Date.now() - 60_000);
+    await channel.waitForConfirms();
+    if (server === 'provider') await waitFor('first tick stored', async () => (await rows()) === 1, 10_000);
+    const f = await ClientFleet.open({
+      url: server === 'socket.io' ? `http://127.0.0.1:${service.port}` : `ws://127.0.0.1:${service.port}/ws`,
+      protocol: server === 'socket.io' ? 'socket.io' : 'ws',
+      clients,
+      processes: 2,
+      symbols: [SYMBOL],
+      liveAfter: seedAt + 1,
+      awaitSnapshot: server === 'provider',
+    });
+    fleet = f;
+    const steps: Step[] = [];
+    const step = async (ticksPerSec: number, record = true) => {
+      const s = await runStep(f, publisher, service, clients, ticksPerSec, plan.stepS);
+      if (record) steps.push(s);
+      return s;
+    };
+    const start = Math.max(1, plan.startOffered / clients);
+    if (plan.warmUp) await step(start, false);
+    const { capacity, failedAt } = await searchCapacity(step, start, plan);
+    const searched = [...steps];
+    // Last: a server far past its capacity may still be sending this step's backlog when the session ends.
+    const fixed = server === 'socket.io' ? undefined : await step(plan.fixedOffered / clients);
 
-      const cpuBefore = { server: serverCpuMs(provider.child.pid), clients: (await fleet.collect()).cpuMs, at: Date.now() };
-      const intervalMs = 1000 / s.ticksPerSec;
-      const start = Date.now();
-      const total = Math.round(s.durationS * s.ticksPerSec);
-      let lastAt = 0;
-      for (let i = 0; i < total; i++) {
-        const due = start + i * intervalMs;
-        const wait = due - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const at = Math.max(Date.now(), lastAt + 1); // distinct timestamps: each tick its own row
-        lastAt = at;
-        await publish(at);
-      }
-      await channel.waitForConfirms();
-      const expected = total * s.clients;
-      let stats = await fleet.collect();
-      const settleEnd = Date.now() + 10_000;
-      while (stats.ticks < expected && Date.now() < settleEnd) {
-        await new Promise((r) => setTimeout(r, 200));
-        stats = await fleet.collect();
-      }
-      const cpu = {
-        server: serverCpuMs(provider.child.pid) - cpuBefore.server,
-        clients: stats.cpuMs - cpuBefore.clients,
-        wall: Date.now() - cpuBefore.at,
-      };
-      const stored = target === 'provider' ? await rows() : total + 1;
-      const [storeLag] = target === 'bare' ? [{ p50: Number.NaN, p99: Number.NaN }] : await sql`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - "timestamp") * 1000) AS p50,
-        percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - "timestamp") * 1000) AS p99
-        FROM ${sql(schema)}.ticks WHERE "timestamp" > now() - interval '50 seconds'`;
-      const conflated = target === 'provider' ? await scrapeCounter(provider.url, 'provider_ws_conflated_total') : 0;
-      const drops = expected - stats.ticks;
-      const checks = [
-        `${target}, ${s.clients} clients: ${total} ticks published, ${target === 'provider' ? `${stored - 1}/${total} stored rows` : 'no store'}, ${stats.ticks}/${expected} tick deliveries ` +
-          `(${stats.messages} price_update messages incl. snapshots; per client min ${stats.minTicks} max ${stats.maxTicks}), ${stats.outOfOrder} repeated/out of order, ` +
-          `${stats.closedEarly} sockets closed early, ${stats.errors} socket errors, ${stats.errorMessages} error messages, ${conflated} conflated by the provider; ` +
-          `publish-to-commit (stored_at - timestamp) p50 ${Number(storeLag?.p50).toFixed(1)} ms, p99 ${Number(storeLag?.p99).toFixed(1)} ms; ` +
-          `CPU while publishing and delivering: ${target} ${(cpu.server / 1000).toFixed(1)} s, client processes ${(cpu.clients / 1000).toFixed(1)} s, in ${(cpu.wall / 1000).toFixed(1)} s`,
-      ];
-      if (stored - 1 !== total) throw new Error(`stored ${stored - 1} rows for ${total} published ticks`);
-      if (stats.outOfOrder > 0 || stats.maxTicks > total || stats.errorMessages > 0) throw new Error(`wrong delivery: ${checks[0]}`);
-      const spanS = Math.max(1, stats.lastAt - stats.firstAt) / 1000;
-      return {
-        deliveredPerSec: stats.ticks / spanS,
-        p50: histogramPercentile(stats.histogram, 0.5),
-        p99: histogramPercentile(stats.histogram, 0.99),
-        drops,
-        storeP50: Number(storeLag?.p50),
-        checks,
-      };
-    } finally {
-      await sql.end();
-    }
+    const totals = await f.collect();
+    const stored = server === 'provider' ? await storedAll(rows, publisher.published) : undefined;
+    const conflated = server === 'provider' ? await scrapeCounter(service, 'provider_ws_conflated_total') : 0;
+    const failures =
+      `${totals.outOfOrder} repeated/out of order, ${totals.closedEarly} sockets closed early, ` +
+      `${totals.errors} socket errors, ${totals.errorMessages} error messages`;
+    if (totals.outOfOrder > 0 || totals.errorMessages > 0)
+      throw new Error(`${server}, ${clients} clients: wrong delivery: ${failures}`);
+    const found = capacity
+      ? `capacity ${capacity.delivered.toFixed(0)} msgs/s (p99 ${capacity.p99} ms)` +
+        (failedAt === undefined ? ' (highest rate tried)' : `, failed at ${(failedAt * clients).toFixed(0)} offered`)
+      : `no rate passed (${lowest(searched)})`;
+    return {
+      fixed,
+      capacity,
+      failedAt,
+      steps,
+      searched,
+      checks: [
+        `${server}, ${clients} clients: ${steps.length} step${steps.length === 1 ? '' : 's'} of ${plan.stepS} s, ` +
+          `${found}; every client counted every tick of every step (drops = expected - received); ` +
+          `${publisher.published - 1} ticks published${stored === undefined ? '' : `, ${stored - 1} stored rows`}; ` +
+          `${failures}, ${conflated} conflated by the server`,
+      ],
+    };
   } finally {
     fleet?.close();
     await group.stopAll();
+    await sql.end();
     await channel.close().catch(() => undefined);
     const cleanup = await amqp.createChannel();
     await cleanup.deleteQueue(names.STORE_QUEUE).catch(() => undefined);
@@ -171,6 +318,94 @@ async function runScenario(s: Scenario, run: string, target: 'provider' | 'bare'
     await amqp.close().catch(() => undefined);
     await dropSchema(schema);
   }
+}
+
+/** Waits until every published tick is a row (the provider stores before it pushes) and returns the count. */
+async function storedAll(rows: () => Promise<number>, published: number): Promise<number> {
+  await waitFor(`${published} rows stored`, async () => (await rows()) >= published, 20_000, 200).catch(
+    () => undefined,
+  );
+  const n = await rows();
+  if (n !== published) throw new Error(`stored ${n} rows for ${published} published ticks`);
+  return n;
+}
+
+/**
+ * Doubles the rate from `start` (ticks/s) until a step fails — or halves it until one passes when the first fails —
+ * then bisects between the highest passing and the lowest failing rate.
+ */
+async function searchCapacity(
+  step: (ticksPerSec: number) => Promise<Step>,
+  start: number,
+  plan: Plan,
+): Promise<{ capacity?: Step; failedAt?: number }> {
+  let capacity: Step | undefined;
+  let failedAt: number | undefined;
+  let t = start;
+  let steps = 0;
+  while (steps++ < plan.maxSteps) {
+    const s = await step(t);
+    if (s.passed) {
+      capacity = s;
+      if (failedAt !== undefined || t * 2 > MAX_TICKS_PER_SEC) break;
+      t *= 2;
+    } else {
+      failedAt = t;
+      if (capacity || t / 2 < 1) break;
+      t /= 2;
+    }
+  }
+  for (let i = 0; i < plan.bisections && capacity && failedAt !== undefined; i++) {
+    const mid = Math.sqrt(capacity.ticksPerSec * failedAt);
+    const s = await step(mid);
+    if (s.passed) capacity = s;
+    else failedAt = mid;
+  }
+  return { capacity, failedAt };
+}
+
+/**
+ * Publishes `stepS` seconds of ticks at `ticksPerSec`, then waits until every client has every tick (or deliveries
+ * stop for a second: what is missing then is dropped), so the next step starts with nothing queued.
+ */
+async function runStep(
+  fleet: ClientFleet,
+  publisher: TickPublisher,
+  service: ServiceProcess,
+  clients: number,
+  ticksPerSec: number,
+  stepS: number,
+): Promise<Step> {
+  const count = Math.max(1, Math.round(stepS * ticksPerSec));
+  const startedAt = Date.now();
+  await fleet.reset(startedAt);
+  const before = { server: cpuMs(service.child.pid), clients: (await fleet.collect()).cpuMs };
+  await publisher.paced(count, ticksPerSec);
+  const expected = count * clients;
+  let stats = await fleet.collect();
+  let progressAt = Date.now();
+  const deadline = Date.now() + 30_000;
+  while (stats.ticks < expected && Date.now() < deadline && Date.now() - progressAt < 1000) {
+    await new Promise((r) => setTimeout(r, 100));
+    const next = await fleet.collect();
+    if (next.ticks > stats.ticks) progressAt = Date.now();
+    stats = next;
+  }
+  if (stats.maxTicks > count)
+    throw new Error(`a client counted ${stats.maxTicks} ticks of a step that published ${count}`);
+  const p99 = histogramPercentile(stats.histogram, 0.99);
+  const drops = expected - stats.ticks;
+  return {
+    ticksPerSec,
+    offered: ticksPerSec * clients,
+    delivered: (stats.ticks * ticksPerSec) / count,
+    p50: histogramPercentile(stats.histogram, 0.5),
+    p99,
+    drops,
+    passed: drops === 0 && p99 <= P99_LIMIT_MS && stats.open === clients,
+    serverCpuS: (cpuMs(service.child.pid) - before.server) / 1000,
+    clientCpuS: (stats.cpuMs - before.clients) / 1000,
+  } satisfies Step;
 }
 
 if (isMain(import.meta.url)) await mainOf('ws-fanout', wsFanout);

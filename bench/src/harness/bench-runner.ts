@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import type { Skipped } from './peers.js';
 import { machine, printResult, saveResult, type BenchResult, type Figure } from './results.js';
 
 export interface BenchOptions {
@@ -15,6 +16,8 @@ export interface BenchOutput {
   config: Record<string, unknown>;
   figures: Figure[];
   checks: string[];
+  /** What could not be measured (a peer's program missing, a feature the services lack yet), by name. */
+  skipped?: Skipped[];
 }
 
 export type Bench = (opts: BenchOptions & { run: string }) => Promise<BenchOutput>;
@@ -32,6 +35,7 @@ export async function runBench(name: string, bench: Bench, opts: BenchOptions): 
     config: { ...out.config, quick: opts.quick, run },
     figures: out.figures,
     checks: out.checks,
+    skipped: out.skipped ?? [],
   };
   printResult(result);
   if (opts.save) await saveResult(result, opts.resultsDir);
@@ -43,8 +47,14 @@ export function isMain(importMetaUrl: string): boolean {
   return process.argv[1] !== undefined && importMetaUrl === pathToFileURL(process.argv[1]).href;
 }
 
+/** For a bench's own process: Ctrl-C or kill exits through process.exit, so the servers it started are stopped too. */
+export function exitOnSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+}
+
 /** `node bench/dist/<name>.js [--quick]`: run one bench alone. */
 export async function mainOf(name: string, bench: Bench): Promise<void> {
+  exitOnSignals();
   try {
     await runBench(name, bench, { quick: process.argv.includes('--quick'), save: !process.argv.includes('--no-save') });
     process.exit(0);

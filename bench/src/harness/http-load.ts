@@ -1,5 +1,4 @@
 import autocannon from 'autocannon';
-import { Client } from 'undici';
 
 export interface ThroughputResult {
   requestsPerSec: number;
@@ -36,9 +35,19 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
         : { method, setupRequest: (req) => ({ ...req, path: pathOf() }) },
     ],
   });
+  return autocannonThroughput(result, opts.durationS);
+}
+
+/** The part of autocannon's result (in process, or its CLI's `--json`) a ThroughputResult is made of. */
+export type AutocannonSummary = Pick<autocannon.Result, '2xx' | 'non2xx' | 'errors' | 'timeouts' | 'duration'> & {
+  latency: { p50: number; p99: number };
+};
+
+/** autocannon's result as a ThroughputResult (every answer counted, 2xx or not). */
+export function autocannonThroughput(result: AutocannonSummary, durationS: number): ThroughputResult {
   const requests = result['2xx'] + result.non2xx;
   return {
-    requestsPerSec: requests / (result.duration || opts.durationS),
+    requestsPerSec: requests / (result.duration || durationS),
     requests,
     non2xx: result.non2xx,
     errors: result.errors,
@@ -51,34 +60,10 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
 /** Throws when a run had any non-2xx answer, error or timeout: a fast wrong answer must not pass. */
 export function assertAllOk(label: string, r: ThroughputResult): void {
   if (r.requests === 0 || r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) {
-    throw new Error(`${label}: ${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+    throw new Error(
+      `${label}: ${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`,
+    );
   }
-}
-
-export interface LatencyResult {
-  samples: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-/** One keep-alive connection, one request at a time, for `durationMs`: unloaded latency at µs resolution. */
-export async function measureLatency(origin: string, path: string, durationMs: number, headers: Record<string, string> = {}): Promise<LatencyResult> {
-  const client = new Client(origin, { pipelining: 1 });
-  const samples: number[] = [];
-  try {
-    const end = Date.now() + durationMs;
-    while (Date.now() < end) {
-      const start = process.hrtime.bigint();
-      const res = await client.request({ method: 'GET', path, headers });
-      await res.body.dump();
-      const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-      if (res.statusCode >= 300) throw new Error(`latency probe ${origin}${path}: status ${res.statusCode}`);
-      samples.push(elapsed);
-    }
-  } finally {
-    await client.close();
-  }
-  return { samples: samples.length, p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99) };
 }
 
 /** The p-quantile (0..1) of unsorted values (nearest rank). */

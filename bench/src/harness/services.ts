@@ -26,29 +26,64 @@ export interface ServiceProcess {
   name: string;
   url: string;
   port: number;
+  /** The admin listener: /health, /ready, /metrics. */
+  adminUrl: string;
   child: ChildProcess;
   /** Output the process printed (kept for error messages). */
   output(): string;
   stop(): Promise<void>;
 }
 
-export interface StartOptions {
+interface CommonStartOptions {
   name: string;
-  script: string;
   env: Record<string, string>;
-  nodeArgs?: string[];
-  /** Path answering 2xx once the process is ready. */
+  /**
+   * Path answering 2xx once the process is ready (/ready is asked on the admin listener, anything else on the public
+   * port).
+   */
   readyPath?: string;
+  /** Default 60 s: on a shared machine under load a service can take that long to start. */
   readyTimeoutMs?: number;
 }
 
-/** Spawns `node <script>` on a free port and waits until `readyPath` answers 2xx. */
+/** A Node.js script (`node [nodeArgs] <script>`), or any other program (e.g. nginx) as `command`. */
+export type StartOptions = CommonStartOptions &
+  ({ script: string; nodeArgs?: string[] } | { command: { file: string; args: string[] } });
+
+// A bench that exits half-way (an error past its cleanup; Ctrl-C, see exitOnSignals) must not leave servers behind.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Spawns `node <script>` (or `command`) on free ports (env PORT and ADMIN_PORT) and waits until `readyPath` answers
+ * 2xx.
+ */
 export async function startService(opts: StartOptions): Promise<ServiceProcess> {
   const port = opts.env.PORT ? Number(opts.env.PORT) : await freePort();
+  const adminPort = opts.env.ADMIN_PORT ? Number(opts.env.ADMIN_PORT) : await freePort();
   // BENCH_CPU_PROF=<dir>: every server under test writes a V8 CPU profile there when it stops (see profile-summary.ts).
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${opts.name.replace(/\W+/g, '-')}-${port}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...profile, ...(opts.nodeArgs ?? []), opts.script], {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', PORT: String(port), ...opts.env },
+  const profile = process.env.BENCH_CPU_PROF
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`,
+        `--cpu-prof-name=${opts.name.replace(/\W+/g, '-')}-${port}.cpuprofile`,
+      ]
+    : [];
+  const [file, args] =
+    'command' in opts
+      ? [opts.command.file, opts.command.args]
+      : [process.execPath, [...profile, ...(opts.nodeArgs ?? []), opts.script]];
+  const child = spawn(file, args, {
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      ADMIN_PORT: String(adminPort),
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -58,16 +93,22 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => {
-    exited = true;
-    resolve();
-  }));
+  running.add(child);
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      running.delete(child);
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   for (;;) {
     if (exited) throw new Error(`${opts.name} exited before it was ready:\n${output}`);
     try {
-      const res = await request(`${url}${opts.readyPath ?? '/health'}`);
+      const readyPath = opts.readyPath ?? '/health';
+      const res = await request(`${readyPath === '/ready' ? adminUrl : url}${readyPath}`);
       await res.body.dump();
       if (res.statusCode < 300) break;
     } catch {
@@ -83,6 +124,7 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
     name: opts.name,
     url,
     port,
+    adminUrl,
     child,
     output: () => output,
     stop: async () => {
@@ -96,7 +138,12 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
 }
 
 /** Registers an instance in the registry and returns its instance id. */
-export async function registerInstance(registryUrl: string, serviceId: string, port: number, protocol = 'http'): Promise<string> {
+export async function registerInstance(
+  registryUrl: string,
+  serviceId: string,
+  port: number,
+  protocol = 'http',
+): Promise<string> {
   const res = await request(`${registryUrl}/services/${serviceId}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -108,7 +155,12 @@ export async function registerInstance(registryUrl: string, serviceId: string, p
 }
 
 /** Polls `check` until it returns true or the time is up. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -119,13 +171,19 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
 /** Stops every started process, in reverse order, whatever happens. */
 export class ProcessGroup {
   private readonly processes: ServiceProcess[] = [];
+  private readonly cleanups: (() => Promise<unknown>)[] = [];
   async start(opts: StartOptions): Promise<ServiceProcess> {
     const p = await startService(opts);
     this.processes.push(p);
     return p;
   }
+  /** Runs `cleanup` in stopAll once every process has stopped (e.g. removes the temp dir a process wrote to). */
+  afterStop(cleanup: () => Promise<unknown>): void {
+    this.cleanups.push(cleanup);
+  }
   async stopAll(): Promise<void> {
     for (const p of this.processes.reverse()) await p.stop().catch(() => undefined);
     this.processes.length = 0;
+    for (const cleanup of this.cleanups.splice(0)) await cleanup().catch(() => undefined);
   }
 }

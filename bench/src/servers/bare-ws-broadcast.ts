@@ -1,15 +1,8 @@
 // The ws-fanout baseline: bare amqplib consume -> ws broadcast of the same price_update, without PostgreSQL or the hub.
 // Each tick is serialized once and the same bytes are sent to every subscribed client.
 import { createServer } from 'node:http';
-import { connect } from 'amqplib';
 import { WebSocketServer, type WebSocket } from 'ws';
-
-const exchange = process.env.PRICES_EXCHANGE ?? 'prices';
-const amqp = await connect(process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
-const channel = await amqp.createChannel();
-await channel.assertExchange(exchange, 'topic', { durable: true });
-const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-await channel.bindQueue(queue, exchange, '#');
+import { consumeTicks } from './tick-feed.js';
 
 const http = createServer((req, res) => res.writeHead(req.url === '/health' ? 200 : 404).end());
 const wss = new WebSocketServer({ server: http, path: '/ws', perMessageDeflate: false });
@@ -25,17 +18,19 @@ wss.on('connection', (ws) => {
 });
 
 let seq = 0;
-await channel.consume(queue, (m) => {
-  if (!m) return;
-  const tick = JSON.parse(m.content.toString()) as { symbol: string; price: number; timestamp: string; source: string };
-  const frame = Buffer.from(JSON.stringify({
-    type: 'price_update', data: { [tick.symbol]: { price: tick.price, timestamp: tick.timestamp, source: tick.source } }, cursor: String(++seq),
-  }));
+const disconnect = await consumeTicks((tick) => {
+  const frame = Buffer.from(
+    JSON.stringify({
+      type: 'price_update',
+      data: { [tick.symbol]: { price: tick.price, timestamp: tick.timestamp, source: tick.source } },
+      cursor: String(++seq),
+    }),
+  );
   for (const ws of subscribers) ws.send(frame, { binary: false });
-}, { noAck: true });
+});
 
 http.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
 process.once('SIGTERM', () => {
   for (const ws of subscribers) ws.terminate();
-  void amqp.close().finally(() => process.exit(0));
+  void disconnect().finally(() => process.exit(0));
 });
