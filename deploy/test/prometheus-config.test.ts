@@ -45,20 +45,27 @@ describe.skipIf(missing !== undefined)(`Prometheus configuration${missing ? ` (s
     expect(result.stdout).toContain('SUCCESS: 1 rule files found');
   });
 
-  it('when promtool checks the alert rules, then the three alerts are valid', () => {
+  it('when promtool checks the alert rules, then the four alerts are valid', () => {
     const result = promtool(['check', 'rules', `${promDir}/alerts.yml`]);
     expect(result.status, result.stdout + result.stderr).toBe(0);
-    const rules = (parse(readFileSync(`${promDir}/alerts.yml`, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
+    const rules = (
+      parse(readFileSync(`${promDir}/alerts.yml`, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }
+    ).groups.flatMap((g) => g.rules);
     expect(Object.fromEntries(rules.map((r) => [r.alert, r.expr]))).toEqual({
       NoTicksStored: expect.stringContaining('provider_ticks_stored_total'),
       InstanceFlapping: expect.stringContaining('registry_evictions_total'),
       DeadLetterQueueNotEmpty: expect.stringContaining('.dlq'),
+      IngestionRawStoreFull: expect.stringContaining('ingestion_raw_store_full'),
     });
   });
 
   it('when the config is read, then instances come from the registry SD endpoint, not from a static list', () => {
     const config = parse(readFileSync(`${promDir}/prometheus.yml`, 'utf8')) as {
-      scrape_configs: { job_name: string; http_sd_configs?: { url: string }[]; static_configs?: { targets: string[] }[] }[];
+      scrape_configs: {
+        job_name: string;
+        http_sd_configs?: { url: string }[];
+        static_configs?: { targets: string[] }[];
+      }[];
     };
     const lizards = config.scrape_configs.find((c) => c.job_name === 'lizards')!;
     expect(lizards.http_sd_configs).toEqual([expect.objectContaining({ url: 'http://registry:8500/sd/prometheus' })]);
@@ -71,13 +78,16 @@ describe.skipIf(missing !== undefined)(`Prometheus configuration${missing ? ` (s
 describe('GET /sd/prometheus', () => {
   let app: ReturnType<typeof buildRegistryApp>;
   let base: string;
+  let adminPort: number;
   let workDir: string;
 
   beforeAll(async () => {
     app = buildRegistryApp({ leaseTtlMs: 60_000, evictionIntervalMs: 1000, token: TOKEN, logger: false });
-    // On the wildcard address, as in a container: the registry then lists itself as 0.0.0.0:<port>.
+    // On the wildcard address, as in a container: the registry then lists its admin listener as 0.0.0.0:<port>.
     await app.listen({ host: '0.0.0.0', port: 0 });
+    await app.admin.listen({ host: '0.0.0.0', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    adminPort = (app.admin.server.address() as AddressInfo).port;
     workDir = mkdtempSync(join(tmpdir(), 'lz-sd-'));
   });
   afterAll(async () => {
@@ -85,47 +95,90 @@ describe('GET /sd/prometheus', () => {
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  it('when no instance is registered and the registry does not know its own address, then the answer is an empty list', async () => {
-    const bare = buildRegistryApp({ leaseTtlMs: 60_000, evictionIntervalMs: 1000, logger: false });
-    try {
-      const res = await bare.inject({ method: 'GET', url: '/sd/prometheus' });
-      expect(res.statusCode).toBe(200);
-      expect(res.headers['content-type']).toMatch(/^application\/json/);
-      expect(res.json()).toEqual([]);
-    } finally {
-      await bare.close();
-    }
-  });
+  it(
+    'when no instance is registered and the registry does not know its own address, then the answer is an ' +
+      'empty list',
+    async () => {
+      const bare = buildRegistryApp({ leaseTtlMs: 60_000, evictionIntervalMs: 1000, logger: false });
+      try {
+        const res = await bare.inject({ method: 'GET', url: '/sd/prometheus' });
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['content-type']).toMatch(/^application\/json/);
+        expect(res.json()).toEqual([]);
+      } finally {
+        await bare.close();
+      }
+    },
+  );
 
-  it('when HTTP and gRPC instances are registered, then every HTTP instance and the registry are listed in HTTP SD format', async () => {
-    const register = (service: string, body: object) =>
-      fetch(`${base}/services/${service}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
-    for (const [service, body] of [
-      ['provider', { name: 'provider-1', ip_address: '10.0.0.5', port_number: '3000', protocol: 'http' }],
-      ['provider', { name: 'provider-2', ip_address: '10.0.0.6', port_number: '3000', protocol: 'http' }],
-      ['ingestion-grpc', { name: 'ingestion-1', ip_address: '10.0.0.7', port_number: '50051', protocol: 'gRPC' }],
-    ] as const) expect((await register(service, body)).status).toBe(200);
+  it(
+    'when HTTP and gRPC instances are registered, then the admin listener of every HTTP instance and of the ' +
+      'registry is listed in HTTP SD format',
+    async () => {
+      const register = (service: string, body: object) =>
+        fetch(`${base}/services/${service}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify(body),
+        });
+      for (const [service, body] of [
+        [
+          'provider',
+          { name: 'provider-1', ip_address: '10.0.0.5', port_number: '3000', protocol: 'http', admin_port: '9464' },
+        ],
+        [
+          'provider',
+          { name: 'provider-2', ip_address: '10.0.0.6', port_number: '3000', protocol: 'http', admin_port: 9464 },
+        ],
+        ['ingestion-grpc', { name: 'ingestion-1', ip_address: '10.0.0.7', port_number: '50051', protocol: 'gRPC' }],
+      ] as const)
+        expect((await register(service, body)).status).toBe(200);
 
-    const res = await fetch(`${base}/sd/prometheus`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    const body: unknown = await res.json();
-    expectHttpSdFormat(body);
-    expect(body.flatMap((g) => g.targets).sort()).toEqual(['10.0.0.5:3000', '10.0.0.6:3000', `0.0.0.0:${new URL(base).port}`].sort());
-    for (const group of body) expect(group.labels).toMatchObject({ service: expect.any(String), __metrics_path__: '/metrics', __scheme__: 'http' });
-  });
+      const res = await fetch(`${base}/sd/prometheus`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      const body: unknown = await res.json();
+      expectHttpSdFormat(body);
+      expect(body.flatMap((g) => g.targets).sort()).toEqual(
+        ['10.0.0.5:9464', '10.0.0.6:9464', `0.0.0.0:${adminPort}`].sort(),
+      );
+      for (const group of body)
+        expect(group.labels).toMatchObject({
+          service: expect.any(String),
+          __metrics_path__: '/metrics',
+          __scheme__: 'http',
+        });
+    },
+  );
 
-  it.skipIf(missing !== undefined)('when promtool discovers through our prometheus.yml pointed at this registry, then it finds every target with its labels', async () => {
-    const config = readFileSync(`${promDir}/prometheus.yml`, 'utf8').replace('http://registry:8500/sd/prometheus', `${base}/sd/prometheus`);
-    writeFileSync(join(workDir, 'prometheus.yml'), config);
-    cpSync(`${promDir}/alerts.yml`, join(workDir, 'alerts.yml'));
-    // Asynchronously: the registry answering promtool runs in this process.
-    const result = await promisify(execFile)('promtool', ['check', 'service-discovery', '--timeout=5s', join(workDir, 'prometheus.yml'), 'lizards'], { timeout: 20_000 });
-    const discovered = JSON.parse(result.stdout) as { labels: Record<string, string> }[];
-    const byInstance = Object.fromEntries(discovered.map((d) => [d.labels.instance, d.labels]));
-    expect(byInstance['provider-1']).toMatchObject({ __address__: '10.0.0.5:3000', service: 'provider', __metrics_path__: '/metrics', __scheme__: 'http', job: 'lizards' });
-    expect(byInstance['provider-2']).toMatchObject({ __address__: '10.0.0.6:3000', service: 'provider' });
-    // prometheus.yml's relabeling turns the registry's wildcard self-address into its compose name.
-    expect(byInstance.registry).toMatchObject({ __address__: `registry:${new URL(base).port}`, service: 'registry' });
-  });
+  it.skipIf(missing !== undefined)(
+    'when promtool discovers through our prometheus.yml pointed at this registry, then it finds every target ' +
+      'with its labels',
+    async () => {
+      const config = readFileSync(`${promDir}/prometheus.yml`, 'utf8').replace(
+        'http://registry:8500/sd/prometheus',
+        `${base}/sd/prometheus`,
+      );
+      writeFileSync(join(workDir, 'prometheus.yml'), config);
+      cpSync(`${promDir}/alerts.yml`, join(workDir, 'alerts.yml'));
+      // Asynchronously: the registry answering promtool runs in this process.
+      const result = await promisify(execFile)(
+        'promtool',
+        ['check', 'service-discovery', '--timeout=5s', join(workDir, 'prometheus.yml'), 'lizards'],
+        { timeout: 20_000 },
+      );
+      const discovered = JSON.parse(result.stdout) as { labels: Record<string, string> }[];
+      const byInstance = Object.fromEntries(discovered.map((d) => [d.labels.instance, d.labels]));
+      expect(byInstance['provider-1']).toMatchObject({
+        __address__: '10.0.0.5:9464',
+        service: 'provider',
+        __metrics_path__: '/metrics',
+        __scheme__: 'http',
+        job: 'lizards',
+      });
+      expect(byInstance['provider-2']).toMatchObject({ __address__: '10.0.0.6:9464', service: 'provider' });
+      // prometheus.yml's relabeling turns the registry's wildcard self-address into its compose name.
+      expect(byInstance.registry).toMatchObject({ __address__: `registry:${adminPort}`, service: 'registry' });
+    },
+  );
 });

@@ -1,6 +1,23 @@
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
-/** Metric names a PromQL expression selects: identifiers outside label matchers, grouping clauses, strings and ranges that are not function calls. */
+/**
+ * Metric names a PromQL expression selects: identifiers outside label matchers, grouping clauses, strings and ranges
+ * that are not function calls.
+ */
 export function metricNamesIn(expr: string): string[] {
   const stripped = expr
     .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')

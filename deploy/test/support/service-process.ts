@@ -1,9 +1,15 @@
 import type { ServiceProcess } from '@lizards/testkit';
 
-/** The `url` of the service's "ready" log line (runService's listening address), once it is written. */
-export function readyUrl(service: ServiceProcess, message: string): string | undefined {
-  const line = service.lines.find((l) => l.msg === message && typeof l.url === 'string');
-  return line?.url as string | undefined;
+/**
+ * The `url` (or `adminUrl`) of the service's "ready" log line (runService's listening addresses), once it is written.
+ */
+export function readyUrl(
+  service: ServiceProcess,
+  message: string,
+  field: 'url' | 'adminUrl' = 'url',
+): string | undefined {
+  const line = service.lines.find((l) => l.msg === message && typeof l[field] === 'string');
+  return line?.[field] as string | undefined;
 }
 
 /** Why waiting is pointless: the first of `services` that has exited, with the end of its stderr. */

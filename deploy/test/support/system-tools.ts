@@ -9,9 +9,14 @@ const onPath = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], {
 export function ensureAptTool(tool: string, pkg: string): string | undefined {
   if (onPath(tool)) return undefined;
   if (!onPath('apt-get')) return `${tool} is missing and there is no apt-get to install ${pkg}`;
-  if (process.getuid?.() !== 0) return `${tool} is missing; install it with: sudo apt-get install -y --no-install-recommends ${pkg}`;
+  if (process.getuid?.() !== 0)
+    return `${tool} is missing; install it with: sudo apt-get install -y --no-install-recommends ${pkg}`;
   try {
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { stdio: 'ignore', timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], {
+      stdio: 'ignore',
+      timeout: 300_000,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   } catch (err) {
     return `${tool} is missing and apt-get install ${pkg} failed: ${(err as Error).message.split('\n')[0]}`;
   }
