@@ -303,9 +303,19 @@ export interface PostgresStoreOptions {
   onClose?: () => Promise<void>;
 }
 
+/**
+ * Seconds before a connection that failed tries again. postgres.js's default grows with the failures of the whole
+ * pool since its last successful connect, up to 20 s: after an outage of a few seconds a read waited that long for a
+ * reconnect, while the gateway gives up on the request after 10 s. Capped at 1 s, halved at random so the
+ * connections of the pools do not all knock at once.
+ */
+export function reconnectDelayS(failures: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** failures, 1);
+}
+
 /** Connects the writer and the read-only readers, applies migrations, and returns the store. */
 export async function openPostgresPriceStore(opts: PostgresStoreOptions): Promise<PriceStore> {
-  const common = { onnotice: () => {}, connect_timeout: 10, idle_timeout: 30 } as const;
+  const common = { onnotice: () => {}, connect_timeout: 10, idle_timeout: 30, backoff: reconnectDelayS } as const;
   const writer = postgres(opts.url, {
     ...common,
     max: opts.singleConnection ? 1 : (opts.writePoolSize ?? 2),
