@@ -71,6 +71,8 @@ export interface ProviderAppOptions {
     staleAfterMs: number;
   };
   livePollIntervalMs: number;
+  /** A REST read the store has not answered within this is a 503 with Retry-After (default 5 s). */
+  readTimeoutMs?: number;
   /**
    * Ticks not stored within `maxLagMs` of being published are pushed marked provisional (at most `maxTicks`
    * remembered); absent = only stored ticks are pushed.
@@ -171,7 +173,11 @@ export function buildProviderApp(opts: ProviderAppOptions): FastifyInstance {
   });
   const tokens = new SessionTokens(opts.session.secret, opts.session.ttlSeconds, opts.session.now);
   app.register(sessionRoutesPlugin, { tokens });
-  app.register(pricesRoutesPlugin, { live: opts.repository, history: opts.history });
+  app.register(pricesRoutesPlugin, {
+    live: opts.repository,
+    history: opts.history,
+    ...(opts.readTimeoutMs ? { readTimeoutMs: opts.readTimeoutMs } : {}),
+  });
   app.register(wsRoutesPlugin, {
     hub,
     tokens,

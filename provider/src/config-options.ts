@@ -23,7 +23,7 @@ export function retentionFromConfig(config: ProviderConfig): Retention {
 export function appOptionsFromConfig(
   config: ProviderConfig,
   instanceId: string,
-): Pick<ProviderAppOptions, 'topology' | 'worker' | 'ws' | 'livePollIntervalMs' | 'provisional'> {
+): Pick<ProviderAppOptions, 'topology' | 'worker' | 'ws' | 'livePollIntervalMs' | 'provisional' | 'readTimeoutMs'> {
   // The hub's reads get a lane of the read pool; REST and the live feed always keep at least one connection.
   const pool = config.DATABASE_POOL_SIZE;
   const maxConcurrentReads = Math.max(1, Math.min(config.WS_MAX_CONCURRENT_READS ?? Math.floor(pool / 2), pool - 1));
@@ -59,6 +59,7 @@ export function appOptionsFromConfig(
       staleAfterMs: config.STALE_AFTER_MS,
     },
     livePollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
+    readTimeoutMs: config.STORE_READ_TIMEOUT_MS,
     provisional: { maxLagMs: config.LIVE_MAX_LAG_MS, maxTicks: config.LIVE_PROVISIONAL_MAX_TICKS },
   };
 }

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { commonConfigProperties, storeTopologyConfigProperties } from '@lizards/lib';
+import { STORE_READ_TIMEOUT_MS } from './store/store-availability.js';
 
 /** `<days>d` or `forever`. */
 const RETENTION_PATTERN = '^([1-9][0-9]{0,5}d|forever)$';
@@ -45,6 +46,12 @@ export const ProviderConfig = Type.Object({
     description: 'most ticks per insert (whole messages; batches grow to it only while a backlog waits)',
   }),
   STORE_BATCH_WAIT_MS: Type.Integer({ default: 20, minimum: 0 }),
+  STORE_READ_TIMEOUT_MS: Type.Integer({
+    default: STORE_READ_TIMEOUT_MS,
+    minimum: 100,
+    description:
+      "a REST read the store has not answered within this is a 503 with Retry-After (keep it under the gateway's 10 s)",
+  }),
   WORKER_ENABLED: Type.Boolean({ default: true, description: 'consume the store queue (false = WebSocket/REST only)' }),
   LIVE_POLL_INTERVAL_MS: Type.Integer({
     default: 1000,

@@ -9,6 +9,7 @@ import {
 } from '@lizards/contract';
 import { BadRangeError, UnknownSymbolError } from '@lizards/lib';
 import type { HistoryPosition, HistoryRepository, PriceRepository } from '../store/price-repository.js';
+import { readWithin, STORE_READ_TIMEOUT_MS } from '../store/store-availability.js';
 import type { StoredTick } from '../ticks/tick-schema.js';
 
 export interface PricesRoutesOptions {
@@ -19,6 +20,8 @@ export interface PricesRoutesOptions {
   /** Default history window when `from` is not given. */
   defaultHistoryMs?: number;
   maxHistoryLimit?: number;
+  /** A read not answered within this is a 503 with Retry-After (the store is unavailable for now). */
+  readTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -56,6 +59,8 @@ function nextPageUrl(symbol: string, page: { from: Date; to: Date; limit: number
 async function pricesRoutes(app: FastifyInstance, opts: PricesRoutesOptions): Promise<void> {
   const { live, history } = opts;
   const now = opts.now ?? Date.now;
+  // Each request's reads together, so that a request is answered within the bound whatever it reads.
+  const bounded = <T>(reads: Promise<T>) => readWithin(reads, opts.readTimeoutMs ?? STORE_READ_TIMEOUT_MS);
   const defaultWindow = opts.defaultHistoryMs ?? 3_600_000;
 
   const requireSymbol = async (symbol: string): Promise<void> => {
@@ -75,11 +80,11 @@ async function pricesRoutes(app: FastifyInstance, opts: PricesRoutesOptions): Pr
   const { symbols: symbolsRoute, latest: latestRoute, history: historyRoute, candles: candlesRoute } = pricesOperations;
   app.get(symbolsRoute.url, { schema: symbolsRoute.schema }, async (_req, reply) => {
     reply.header('cache-control', 'public, max-age=10');
-    return { symbols: (await history.listSymbols()).map((s) => s.symbol) };
+    return { symbols: (await bounded(history.listSymbols())).map((s) => s.symbol) };
   });
 
   app.get<{ Params: SymbolParams }>(latestRoute.url, { schema: latestRoute.schema }, async (request, reply) => {
-    const [tick] = await live.latest([request.params.symbol]);
+    const [tick] = await bounded(live.latest([request.params.symbol]));
     if (!tick) throw new UnknownSymbolError(request.params.symbol);
     reply.header('cache-control', 'public, max-age=1');
     return priceJson(tick);
@@ -91,10 +96,11 @@ async function pricesRoutes(app: FastifyInstance, opts: PricesRoutesOptions): Pr
     async (request, reply) => {
       const { symbol } = request.params;
       const { from, to, closed } = range(request.query);
-      await requireSymbol(symbol);
       const limit = Math.min(request.query.limit ?? HISTORY_PAGE, opts.maxHistoryLimit ?? 10_000);
       const after = request.query.cursor === undefined ? undefined : parseCursor(request.query.cursor);
-      const page = await history.history({ symbol, from, to, limit, ...(after ? { after } : {}) });
+      const page = await bounded(
+        requireSymbol(symbol).then(() => history.history({ symbol, from, to, limit, ...(after ? { after } : {}) })),
+      );
       // The next page's link repeats the resolved range (`to` fixed even when it was "now"), so pages never overlap.
       const next = page.next ? nextPageUrl(symbol, { from, to, limit, cursor: page.next }) : null;
       if (next) reply.header('link', `<${next}>; rel="next"`);
@@ -113,8 +119,7 @@ async function pricesRoutes(app: FastifyInstance, opts: PricesRoutesOptions): Pr
       const { from, to, closed } = range(request.query);
       if ((to.getTime() - from.getTime()) / 1000 / seconds > MAX_CANDLES)
         throw new BadRangeError(`at most ${MAX_CANDLES} candles per request`);
-      await requireSymbol(symbol);
-      const candles = await history.candles(symbol, seconds, from, to);
+      const candles = await bounded(requireSymbol(symbol).then(() => history.candles(symbol, seconds, from, to)));
       reply.header('cache-control', cacheControl(closed));
       return { symbol, interval, candles: candles.map((c) => ({ ...c, start: c.start.toISOString() })) };
     },

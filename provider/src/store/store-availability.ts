@@ -17,6 +17,26 @@ const CONNECTION_CODES = new Set([
   '53300',
 ]);
 
+/** A REST read the store has not answered within this long is answered 503, well before the gateway gives up (10 s). */
+export const STORE_READ_TIMEOUT_MS = 5000;
+
+/**
+ * `read`, or an ETIMEDOUT error (the store is unavailable: 503 with Retry-After) when it has not settled within `ms`.
+ * The query itself goes on and its result is dropped: a stalled connection or a reconnect that waits must not hold
+ * the answer past what the client and the gateway wait for.
+ */
+export function readWithin<T>(read: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`the price store did not answer within ${ms} ms`), { code: 'ETIMEDOUT' })),
+      ms,
+    );
+  });
+  read.catch(() => undefined);
+  return Promise.race([read, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Whether `err` says the price store is unreachable (a 503 with Retry-After), not that a query is wrong. */
 export function isStoreUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;

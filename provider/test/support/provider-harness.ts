@@ -22,6 +22,7 @@ export interface ProviderHarnessOptions {
   session?: Partial<ProviderAppOptions['session']>;
   workerOptions?: Partial<ProviderAppOptions['worker']>;
   livePollIntervalMs?: number;
+  readTimeoutMs?: number;
   /** Provisional pushes; off unless a test asks, so the other tests see the stored stream alone. */
   provisional?: ProviderAppOptions['provisional'];
   store?: PriceStore;
@@ -98,6 +99,7 @@ export async function startProvider(opts: ProviderHarnessOptions): Promise<Provi
       ...opts.ws,
     },
     livePollIntervalMs: opts.livePollIntervalMs ?? 1000,
+    ...(opts.readTimeoutMs ? { readTimeoutMs: opts.readTimeoutMs } : {}),
     ...(opts.provisional ? { provisional: opts.provisional } : {}),
     logger: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
     metricsRegistry: metrics,
