@@ -3,6 +3,7 @@ import { onNextTurn, type MessageBus, type Subscription } from '@lizards/lib';
 import type { PriceRepository } from '../store/price-repository.js';
 import type { StoredTick } from '../ticks/tick-schema.js';
 import { decodeLiveMessage } from './live-message.js';
+import { retryWhileUnavailable } from '../store/store-availability.js';
 
 export interface LiveFeedOptions {
   bus: MessageBus;
@@ -53,7 +54,7 @@ export class LiveFeed {
   }
 
   async start(): Promise<void> {
-    this.current = BigInt(await this.opts.repository.maxSeq());
+    this.current = BigInt(await retryWhileUnavailable(() => this.opts.repository.maxSeq()));
     await this.opts.bus.declare({
       exchanges: [{ name: this.opts.liveExchange, type: 'fanout' }],
       queues: [

@@ -17,6 +17,7 @@ import type {
   WriteResult,
 } from './price-repository.js';
 import { TickPartitions } from './tick-partitions.js';
+import { retryWhileUnavailable } from './store-availability.js';
 
 /** A `ticks` row as postgres.js returns it. */
 export interface TickRow {
@@ -331,7 +332,7 @@ export async function openPostgresPriceStore(opts: PostgresStoreOptions): Promis
   const replica = opts.singleConnection || !opts.readUrl ? reader : readPool(opts.readUrl, 'lizards-provider-replica');
   const pools = [...new Set([writer, reader, replica])];
   try {
-    await migrate(writer, opts.schema);
+    await retryWhileUnavailable(() => migrate(writer, opts.schema));
   } catch (err) {
     await Promise.allSettled(pools.map((p) => p.end({ timeout: 1 })));
     throw err;

@@ -1,3 +1,5 @@
+import { sleep } from '@lizards/lib';
+
 /** Seconds a client is asked to wait before retrying a read the store could not serve. */
 export const STORE_RETRY_AFTER_S = 2;
 
@@ -41,4 +43,24 @@ export function readWithin<T>(read: Promise<T>, ms: number): Promise<T> {
 export function isStoreUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('57P0'));
+}
+
+/** Waits between tries of a start-up step: about 4 s in all, so a blip is ridden out and an outage still fails. */
+const START_RETRY_DELAYS_MS = [250, 500, 1000, 2000];
+
+/**
+ * Runs a start-up step (migrations, the first cursor read) again while it fails because the store is unreachable
+ * (every connection reset, refused), after each of `delaysMs`; any other error, or that of the last try, is thrown.
+ * Later reads need none of this: they fail over to a 503 and the next request retries.
+ */
+export async function retryWhileUnavailable<T>(step: () => Promise<T>, delaysMs = START_RETRY_DELAYS_MS): Promise<T> {
+  for (const delay of delaysMs) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isStoreUnavailable(err)) throw err;
+    }
+    await sleep(delay);
+  }
+  return step();
 }
