@@ -1,8 +1,8 @@
 import { servicesCommand } from './cli/services-command.js';
-import { watchCommand } from './cli/watch-command.js';
+import { parseWatchArgs, WATCH_USAGE, watchCommand } from './cli/watch-command.js';
 
 const USAGE = `usage: lizards <command>
-  watch SYMBOL...   stream live prices through the gateway (GATEWAY_URL, default http://127.0.0.1:8080)
+  ${WATCH_USAGE}
   services          list the services and instances in the registry (REGISTRY_URL, default http://127.0.0.1:8500)`;
 
 const trim = (url: string) => url.replace(/\/+$/, '');
@@ -13,11 +13,12 @@ const [command, ...rest] = process.argv.slice(2).filter((a) => a !== '--');
 async function main(): Promise<number> {
   switch (command) {
     case 'watch': {
-      const symbols = [...new Set(rest.map((s) => s.trim().toUpperCase()).filter(Boolean))];
-      if (symbols.length === 0) {
-        process.stderr.write(`${USAGE}\n`);
+      const parsed = parseWatchArgs(rest);
+      if ('error' in parsed) {
+        process.stderr.write(`lizards watch: ${parsed.error}\n${USAGE}\n`);
         return 2;
       }
+      const { symbols, alerts } = parsed;
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
@@ -25,6 +26,7 @@ async function main(): Promise<number> {
       return watchCommand({
         gatewayUrl,
         symbols,
+        alerts,
         out: process.stdout,
         err: process.stderr,
         color: process.stdout.isTTY === true,

@@ -266,6 +266,24 @@ describe('node stack/dist/start.js (pnpm start) with no backing-service URLs', (
     expect(await exited).toBe(0);
   });
 
+  it('when `lizards watch` sets an alert, then it prints the ALERT line once the price crosses it', async () => {
+    const cli = spawn(process.execPath, ['stack/dist/cli.js', 'watch', 'TSLA', '--above', 'AAPL=0.01'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, GATEWAY_URL: gateway },
+    });
+    let out = '';
+    cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
+    const alertLine = /^\d\d:\d\d:\d\d\.\d{3} {2}ALERT {2}AAPL \d+\.\d\d \(at or above 0\.01\)$/m;
+    await waitFor(() => (alertLine.test(out) ? true : undefined), 20_000, `an ALERT line; got:\n${out}`);
+    cli.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out.match(/ALERT/g)).toHaveLength(1);
+
+    const refused = await runCli(['watch', 'AAPL', '--above', 'AAPL'], { GATEWAY_URL: gateway });
+    expect(refused.code).toBe(2);
+  });
+
   it('when it gets SIGINT, then every part stops, it exits 0 and leaves no process behind', async () => {
     const pid = stack.child.pid!;
     const below = descendants(pid);
