@@ -1,6 +1,7 @@
 // `pnpm bench`: every bench in turn; a failing bench is reported and the others still run.
 import { exitOnSignals, runBench, type Bench } from './harness/bench-runner.js';
 import { cacheBench } from './cache.js';
+import { dashboardFirstView } from './dashboard-first-view.js';
 import { gatewayOverhead } from './gateway-overhead.js';
 import { historyScale } from './history-scale.js';
 import { pipelineBench } from './pipeline.js';
@@ -15,6 +16,7 @@ const benches: [string, Bench][] = [
   ['pipeline', pipelineBench],
   ['registry', registryBench],
   ['history-scale', historyScale],
+  ['dashboard-first-view', dashboardFirstView],
 ];
 
 exitOnSignals();

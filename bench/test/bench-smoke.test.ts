@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // ingestion/dist, bench/dist): run `npx tsc -b` first. Its declarations also keep the services' dist types (which the
 // pipeline bench uses) apart from the src types their own tests type-check.
 import {
+  dashboardFirstView,
   gatewayOverhead,
   historyScale,
   pipelineBench,
@@ -111,4 +112,11 @@ describe.concurrent('quick bench runs', () => {
     expect(result.checks.filter((c) => c.includes('migration 002 kept all'))).toHaveLength(2);
     expect(result.figures.map((f) => f.name)).toContain('30k rows: candles 30 d at 1 h p50');
   }, 120_000);
+
+  it('when dashboard-first-view runs quick, then each first visit showed the default watchlist priced', async () => {
+    const result = await runBench('dashboard-first-view', dashboardFirstView, { quick: true, save: false });
+    expectWellFormed(result);
+    expect(result.checks.join('\n')).toMatch(/^2 first visits .*AAPL MSFT NVDA TSLA AMZN GOOGL META in order/);
+    expect(figure(result, 'first visit to every default row priced p50')?.value).toBeGreaterThan(0);
+  }, 180_000);
 });
