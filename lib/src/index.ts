@@ -20,6 +20,7 @@ export * from './auth/access.js';
 export * from './bus/store-topology.js';
 export * from './retry/backoff.js';
 export * from './retry/sleep.js';
+export * from './retry/deadline.js';
 export * from './scheduling/next-turn.js';
 export * from './registry/registry-watcher.js';
 export * from './prices/prices-contract.js';

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { withDeadline } from '@lizards/lib';
 import type { PriceRepository } from '../store/price-repository.js';
 import { type ProvisionalTick, tickKey } from './provisional-ticks.js';
 
@@ -28,20 +29,13 @@ export class StoredCheck {
     const asked = this.opts.repository.whichStored(ticks).finally(() => {
       this.pending = false;
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), this.opts.timeoutMs);
-    });
     try {
-      const found = await Promise.race([asked, timedOut]);
+      // An answer that comes after the timeout is of no use.
+      const found = await withDeadline(asked, this.opts.timeoutMs, () => undefined);
       return found ? found.map(tickKey) : [];
     } catch (err) {
       this.opts.log.debug({ err }, 'provisional ticks not checked against the store');
       return [];
-    } finally {
-      clearTimeout(timer);
-      // An answer that comes after the timeout is of no use; its failure is not an unhandled rejection.
-      asked.catch(() => {});
     }
   }
 }

@@ -1,4 +1,5 @@
 import postgres, { type Sql } from 'postgres';
+import { backoffDelay } from '@lizards/lib';
 import { seqAfter, type NewTick, type StoredTick } from '../ticks/tick-schema.js';
 import { planCandleRead } from './candle-plan.js';
 import { ROLLUP_INSERTED, candleReadSql } from './candle-sql.js';
@@ -307,12 +308,10 @@ export interface PostgresStoreOptions {
 /**
  * Seconds before a connection that failed tries again. postgres.js's default grows with the failures of the whole
  * pool since its last successful connect, up to 20 s: after an outage of a few seconds a read waited that long for a
- * reconnect, while the gateway gives up on the request after 10 s. Capped at 1 s, halved at random so the
+ * reconnect, while the gateway gives up on the request after 10 s. Here it is capped at 1 s, with jitter so the
  * connections of the pools do not all knock at once.
  */
-export function reconnectDelayS(failures: number): number {
-  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** failures, 1);
-}
+const reconnectDelayS = (failures: number): number => backoffDelay(failures, { baseMs: 50, maxMs: 1000 }) / 1000;
 
 /** Connects the writer and the read-only readers, applies migrations, and returns the store. */
 export async function openPostgresPriceStore(opts: PostgresStoreOptions): Promise<PriceStore> {

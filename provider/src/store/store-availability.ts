@@ -1,4 +1,4 @@
-import { sleep } from '@lizards/lib';
+import { backoffDelay, sleep, withDeadline } from '@lizards/lib';
 
 /** Seconds a client is asked to wait before retrying a read the store could not serve. */
 export const STORE_RETRY_AFTER_S = 2;
@@ -28,15 +28,9 @@ export const STORE_READ_TIMEOUT_MS = 5000;
  * the answer past what the client and the gateway wait for.
  */
 export function readWithin<T>(read: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error(`the price store did not answer within ${ms} ms`), { code: 'ETIMEDOUT' })),
-      ms,
-    );
+  return withDeadline(read, ms, () => {
+    throw Object.assign(new Error(`the price store did not answer within ${ms} ms`), { code: 'ETIMEDOUT' });
   });
-  read.catch(() => undefined);
-  return Promise.race([read, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Whether `err` says the price store is unreachable (a 503 with Retry-After), not that a query is wrong. */
@@ -45,22 +39,23 @@ export function isStoreUnavailable(err: unknown): boolean {
   return typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('57P0'));
 }
 
-/** Waits between tries of a start-up step: about 4 s in all, so a blip is ridden out and an outage still fails. */
-const START_RETRY_DELAYS_MS = [250, 500, 1000, 2000];
+/** Waits between tries of a start-up step: 2-4 s in all, so a blip is ridden out and an outage still fails. */
+const START_RETRY = { baseMs: 250, maxMs: 2000, retries: 4 };
 
 /**
  * Runs a start-up step (migrations, the first cursor read) again while it fails because the store is unreachable
- * (every connection reset, refused), after each of `delaysMs`; any other error, or that of the last try, is thrown.
+ * (every connection reset, refused), up to four times with back-off; any other error, or that of the last try, is
+ * thrown.
  * Later reads need none of this: they fail over to a 503 and the next request retries.
  */
-export async function retryWhileUnavailable<T>(step: () => Promise<T>, delaysMs = START_RETRY_DELAYS_MS): Promise<T> {
-  for (const delay of delaysMs) {
+export async function retryWhileUnavailable<T>(step: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; attempt < START_RETRY.retries; attempt++) {
     try {
       return await step();
     } catch (err) {
       if (!isStoreUnavailable(err)) throw err;
     }
-    await sleep(delay);
+    await sleep(backoffDelay(attempt, START_RETRY));
   }
   return step();
 }
