@@ -146,6 +146,14 @@ export const HtmlSelectorsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A quote page's settings in the config file: the `html` source's, and the `rendered` source's. */
+const quotePageFields = {
+  url: Type.String({ pattern: '^https?://' }),
+  intervalMs: Type.Integer({ minimum: 100 }),
+  symbols: Symbols,
+  selectors: HtmlSelectorsSchema,
+};
+
 /** The optional JSON config file (INGESTION_CONFIG_FILE). API keys are not read from it: env only. */
 export const IngestionFileConfig = Type.Object(
   {
@@ -162,28 +170,10 @@ export const IngestionFileConfig = Type.Object(
     yahoo: Type.Optional(HttpSourceFile),
     alphavantage: Type.Optional(HttpSourceFile),
     finnhub: Type.Optional(HttpSourceFile),
-    html: Type.Optional(
-      Type.Partial(
-        Type.Object({
-          url: Type.String({ pattern: '^https?://' }),
-          intervalMs: Type.Integer({ minimum: 100 }),
-          symbols: Symbols,
-          selectors: HtmlSelectorsSchema,
-        }),
-        strict,
-      ),
-    ),
+    html: Type.Optional(Type.Partial(Type.Object(quotePageFields), strict)),
+    // The same page settings, and the selector the rendered page must show before it is read.
     rendered: Type.Optional(
-      Type.Partial(
-        Type.Object({
-          url: Type.String({ pattern: '^https?://' }),
-          intervalMs: Type.Integer({ minimum: 100 }),
-          symbols: Symbols,
-          selectors: HtmlSelectorsSchema,
-          waitFor: Type.String({ minLength: 1 }),
-        }),
-        strict,
-      ),
+      Type.Partial(Type.Object({ ...quotePageFields, waitFor: Type.String({ minLength: 1 }) }), strict),
     ),
   },
   { additionalProperties: false },

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { storeTopology, type MessageBus, type StoreTopologyOptions, type Topology } from '@lizards/lib';
+import { storeTopology, withDeadline, type MessageBus, type StoreTopologyOptions, type Topology } from '@lizards/lib';
 import type { IngestionMetrics } from '../ingestion-metrics.js';
 import type { RawDocument, RawStore } from '../raw-store/raw-store.js';
 import type { Tick } from '../ticks/tick.js';
@@ -80,15 +80,7 @@ export class OutboxPublisher {
         return false;
       })
       .finally(() => this.inFlight.delete(document.id));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.opts.publishTimeoutMs);
-    });
-    try {
-      return await Promise.race([attempt, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withDeadline(attempt, this.opts.publishTimeoutMs, () => false);
   }
 
   /**
